@@ -1,0 +1,152 @@
+"""`build_application()`: the Telegram bot, wired from settings, plus polling/webhook runners.
+
+Handlers come from *registrars*: functions `register(application, services)` listed in
+`REGISTRARS`. The contributor conversation registers itself here; the moderators' group
+(`bot.moderators.register`) is added to the same list.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import traceback
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import Engine
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.ext import AIORateLimiter, Application, ContextTypes
+
+from bot import contributors, moderators, sweeper
+from bot.services import SERVICES_KEY, BotServices, services
+from core.config import Settings
+from core.errors import ConfigError
+from core.i18n import LANGUAGES, t
+from core.storage import MediaStore
+
+logger = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot 23's timedelta durations now: without it, every 429 (RetryAfter)
+# emits a deprecation warning. Our code never reads the durations.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+BotApp = Application[Any, Any, Any, Any, Any, Any]
+Registrar = Callable[[BotApp, BotServices], None]
+
+#: Everything that adds handlers, in order. Each registrar chooses its handler groups and filters
+#: so that they do not overlap: the contributor conversation answers private chats and callback
+#: data starting with "c:"; the moderators' group handlers answer `settings.moderator_chat_id` and
+#: callback data starting with "m:".
+REGISTRARS: list[Registrar] = [
+    contributors.register,
+    moderators.register,
+    sweeper.register,
+]
+
+_TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+
+#: The commands shown in Telegram's menu for private chats (catalog keys `bot.commands.<name>`).
+PRIVATE_COMMANDS = ("start", "kirim", "status", "hapus", "batal", "bahasa", "bantuan")
+
+
+def build_application(
+    settings: Settings,
+    engine: Engine,
+    *,
+    registrars: list[Registrar] | None = None,
+) -> BotApp:
+    """The bot for these settings: rate limited, redacted errors, handlers from registrars."""
+    if settings.telegram_token is None:
+        raise ConfigError("PESISIR_TELEGRAM_TOKEN is not set (see README, 'Telegram bot: setup')")
+    if not _TOKEN_SHAPE.fullmatch(settings.telegram_token.get_secret_value()):
+        # Catches placeholders copied from .env.example; the value itself is never echoed.
+        raise ConfigError("PESISIR_TELEGRAM_TOKEN does not look like a token from @BotFather")
+    shared = BotServices(settings=settings, engine=engine, store=MediaStore(settings.data_dir))
+    application: BotApp = (
+        Application.builder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Downloads of photos sent as files (up to 20 MB) need more than the 5 s default.
+        .read_timeout(30)
+        .write_timeout(30)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = shared
+    for register in REGISTRARS if registrars is None else registrars:
+        register(application, shared)
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def _post_init(application: BotApp) -> None:
+    """Set the command menu for private chats in each language."""
+    for lang in LANGUAGES:
+        commands = [BotCommand(name, t(lang, f"bot.commands.{name}")) for name in PRIVATE_COMMANDS]
+        await application.bot.set_my_commands(
+            commands,
+            scope=BotCommandScopeAllPrivateChats(),
+            language_code=None if lang == "id" else lang,
+        )
+
+
+async def _post_stop(application: BotApp) -> None:
+    """Send the pending "saved" answers: a message stored just before a stop is still answered."""
+    await services(application).flush_acks()
+
+
+async def _post_shutdown(application: BotApp) -> None:
+    """Let background work (ingestion of submitted stories) finish."""
+    await services(application).drain()
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the exception without its message or the update (both may hold contributor data)."""
+    error = context.error
+    if error is None:
+        return
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    logger.error("unhandled %s while handling an update\n%s", type(error).__name__, frames)
+    if isinstance(update, Update) and update.effective_chat and update.effective_user:
+        chat = update.effective_chat
+        if chat.type == chat.PRIVATE:
+            lang = contributors.language_hint(update.effective_user.language_code)
+            try:
+                await context.bot.send_message(chat.id, t(lang, "bot.error.internal"))
+            except Exception:  # noqa: BLE001 - the apology is best effort
+                logger.warning("could not tell the contributor about an internal error")
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Arguments for `run_webhook`/`Updater.start_webhook` from the settings."""
+    assert settings.webhook_url
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": urlsplit(settings.webhook_url).path.lstrip("/"),
+        "webhook_url": settings.webhook_url,
+        "secret_token": secret,
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
+def run(settings: Settings, engine: Engine) -> None:
+    """Run the bot until interrupted: long polling, or a webhook when PESISIR_WEBHOOK_URL is set."""
+    application = build_application(settings, engine)
+    if settings.webhook_url:
+        logger.info(
+            "starting the bot with a webhook on %s:%s",
+            settings.webhook_listen,
+            settings.webhook_port,
+        )
+        application.run_webhook(**webhook_options(settings))
+    else:
+        logger.info("starting the bot with long polling")
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

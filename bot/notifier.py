@@ -1,0 +1,213 @@
+"""The notification sender: drains the outbox lower layers write, in the reader's language.
+
+A row's text is the catalog message `notify.<kind>` filled with its params, rendered at send
+time in the contributor's current language (moderators' rows in PESISIR_DEFAULT_LANGUAGE).
+Delivery retries with capped exponential backoff; 403 (the contributor blocked the bot) marks
+the contributor and the row `blocked`, never retried; Telegram's `retry_after` is obeyed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, or_, select
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from core.clock import utcnow
+from core.config import Settings
+from core.i18n import catalog, normalize_language, t
+from core.models import Contributor, Notification
+from core.states import Audience, NotificationState
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BASE_BACKOFF_SECONDS = 10.0
+MAX_BACKOFF_SECONDS = 3600.0
+BATCH = 50
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failure: 10 s, 20 s, 40 s, ... capped at 1 h."""
+    return timedelta(
+        seconds=min(BASE_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+    )
+
+
+def _line(item: Any) -> str:
+    """One list item of a message: a link, or a post as `channel: url (why)`."""
+    if isinstance(item, dict):
+        reason = f" ({item['reason']})" if item.get("reason") else ""
+        return f"{item.get('channel', '?')}: {item.get('url') or '-'}{reason}"
+    return str(item)
+
+
+def render(kind: str, params: dict[str, Any], lang: str) -> str:
+    """The text of a notification in `lang`."""
+    values = dict(params)
+    if kind == "rejected":
+        code = str(values.get("reason") or "other")
+        note = values.get("note") or ""
+        try:
+            values["reason"] = t(lang, f"notify.reason.{code}", note=note)
+        except KeyError:
+            values["reason"] = note or code
+        if code == "other" and not note:
+            values["reason"] = t(lang, "notify.reason.cannot_verify")
+    for name, value in values.items():
+        if isinstance(value, list):  # links, posts: one per line
+            values[name] = "\n".join(_line(item) for item in value)
+    # Contributor messages live in `notify.*`; publishing alerts in `publishing.notify.*`.
+    key = f"notify.{kind}"
+    if key not in catalog(normalize_language(lang)):
+        key = f"publishing.notify.{kind}"
+    return t(lang, key, **values)
+
+
+@dataclass(frozen=True)
+class _Job:
+    id: int
+    chat_id: int | None
+    text: str
+    contributor_id: int | None
+
+
+def _claim_due(engine: Engine, settings: Settings, now: datetime) -> list[_Job]:
+    """Due pending rows with their destination and rendered text (rows that cannot go, fail)."""
+    jobs = []
+    with Session(engine, expire_on_commit=False) as session:
+        statement = (
+            select(Notification)
+            .where(
+                Notification.state == NotificationState.PENDING.value,
+                or_(
+                    col(Notification.next_attempt_at).is_(None),
+                    col(Notification.next_attempt_at) <= now,
+                ),
+            )
+            .order_by(col(Notification.id))
+            .limit(BATCH)
+        )
+        for row in session.exec(statement):
+            assert row.id is not None
+            chat_id: int | None
+            lang: str
+            if row.audience == Audience.MODERATORS.value:
+                chat_id = settings.moderator_chat_id
+                lang = settings.default_language
+            else:
+                person = (
+                    None
+                    if row.contributor_id is None
+                    else session.get(Contributor, row.contributor_id)
+                )
+                chat_id = None if person is None else person.telegram_chat_id
+                lang = settings.default_language if person is None else person.language
+                if person is not None and person.bot_blocked_at is not None:
+                    row.state = NotificationState.BLOCKED.value
+                    row.last_error = "contributor blocked the bot"
+                    session.add(row)
+                    continue
+            if chat_id is None:
+                row.state = NotificationState.FAILED.value
+                row.last_error = "no chat to send to"
+                session.add(row)
+                continue
+            try:
+                text = render(row.kind, row.params, lang)
+            except (KeyError, IndexError, ValueError) as error:
+                row.state = NotificationState.FAILED.value
+                row.last_error = f"cannot render: {type(error).__name__}"
+                session.add(row)
+                continue
+            jobs.append(_Job(row.id, chat_id, text, row.contributor_id))
+        session.commit()
+    return jobs
+
+
+def _finish(
+    engine: Engine,
+    job: _Job,
+    *,
+    state: NotificationState | None,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+    count_attempt: bool = True,
+    blocked: bool = False,
+) -> None:
+    with Session(engine) as session:
+        row = session.get(Notification, job.id)
+        if row is None:
+            return
+        now = utcnow()
+        if count_attempt:
+            row.attempts += 1
+        row.last_error = error
+        if state is NotificationState.SENT:
+            row.state = state.value
+            row.sent_at = now
+        elif state is not None:
+            row.state = state.value
+        elif count_attempt and row.attempts >= MAX_ATTEMPTS:
+            row.state = NotificationState.FAILED.value  # gave up
+        else:  # retry later
+            row.next_attempt_at = retry_at or now + backoff(row.attempts)
+        session.add(row)
+        if blocked and job.contributor_id is not None:
+            person = session.get(Contributor, job.contributor_id)
+            if person is not None and person.bot_blocked_at is None:
+                person.bot_blocked_at = now
+                session.add(person)
+        session.commit()
+
+
+async def drain_once(bot: Bot, engine: Engine, settings: Settings) -> int:
+    """Send every due notification once; returns how many were sent."""
+    jobs = await asyncio.to_thread(_claim_due, engine, settings, utcnow())
+    sent = 0
+    for job in jobs:
+        assert job.chat_id is not None
+        try:
+            await bot.send_message(chat_id=job.chat_id, text=job.text)
+        except Forbidden:
+            logger.info("notification %s: the contributor blocked the bot", job.id)
+            await asyncio.to_thread(
+                _finish,
+                engine,
+                job,
+                state=NotificationState.BLOCKED,
+                error="forbidden (403)",
+                blocked=True,
+            )
+        except RetryAfter as error:
+            delay = error.retry_after
+            seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+            logger.warning("notification %s: rate limited for %.0f s", job.id, seconds)
+            await asyncio.to_thread(
+                _finish,
+                engine,
+                job,
+                state=None,
+                error="rate limited (429)",
+                retry_at=utcnow() + timedelta(seconds=seconds),
+                count_attempt=False,
+            )
+            break  # the whole bot is rate limited: stop this round
+        except BadRequest as error:
+            logger.warning("notification %s refused by Telegram: %s", job.id, error.message)
+            await asyncio.to_thread(
+                _finish, engine, job, state=NotificationState.FAILED, error=error.message
+            )
+        except TelegramError as error:  # network, timeouts, 5xx: try again later
+            logger.warning("notification %s not sent yet: %s", job.id, type(error).__name__)
+            await asyncio.to_thread(_finish, engine, job, state=None, error=type(error).__name__)
+        else:
+            sent += 1
+            await asyncio.to_thread(_finish, engine, job, state=NotificationState.SENT)
+    return sent

@@ -1,0 +1,1 @@
+"""The `pesisir` command: the composition root."""

@@ -1,0 +1,5 @@
+"""`python -m cli` is the same as `pesisir`."""
+
+from cli.main import app
+
+app()

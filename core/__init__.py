@@ -1,0 +1,1 @@
+"""Shared kernel: settings, database, tables, states, errors, storage, messages."""

@@ -1,0 +1,296 @@
+"""SQLModel tables. Tables are created and changed only by Alembic migrations (migrations/).
+
+Privacy: columns marked *private* (exact coordinates, Telegram ids, original EXIF) are for
+moderators and the bot only; nothing that builds a post, an export or a log may read them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from core.clock import utcnow
+from core.db_types import UTCDateTime
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    """A UTC timestamp column."""
+    return Field(
+        default=None,
+        sa_type=UTCDateTime,
+        nullable=nullable,
+        index=index,
+    )
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _json(default: Any) -> Any:
+    factory = (lambda: list(default)) if isinstance(default, list) else (lambda: dict(default))
+    # A server default too, so rows inserted without the ORM (bulk loads, older code) are valid.
+    empty = "[]" if isinstance(default, list) else "{}"
+    return Field(
+        default_factory=factory,
+        sa_column=Column(JSON, nullable=False, server_default=text(f"'{empty}'")),
+    )
+
+
+def _json_nullable() -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class Contributor(SQLModel, table=True):
+    """A person who tells stories through the bot; shown to moderators only as a pseudonym."""
+
+    __tablename__ = "contributors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int | None = Field(
+        default=None, sa_type=BigInteger, unique=True, index=True
+    )  # private; NULL once erased
+    telegram_chat_id: int | None = Field(default=None, sa_type=BigInteger)  # private
+    public_name: str | None = None  # the name used when consent is "named"
+    language: str = Field(default="id", max_length=5)
+    awaiting: str | None = None  # what the conversation waits for (e.g. "place", "consent")
+    awaiting_data: dict[str, Any] | None = _json_nullable()
+    bot_blocked_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    erased_at: datetime | None = _ts()
+
+
+class Submission(SQLModel, table=True):
+    """A story, from its first message (draft) to publication or erasure."""
+
+    __tablename__ = "submissions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, index=True, max_length=16)  # SP-7K3Q
+    contributor_id: int = Field(foreign_key="contributors.id", index=True)
+    state: str = Field(default="draft", index=True, max_length=20)
+    version: int = Field(default=1)
+
+    text: str | None = Field(default=None, sa_type=Text)  # as the contributor wrote it
+    public_text: str | None = Field(default=None, sa_type=Text)  # moderator's edit, if any
+    lang: str | None = Field(default=None, max_length=10)  # detected language
+
+    consent: str | None = Field(default=None, max_length=20)  # core.states.Consent
+    consent_version: str | None = None
+    consent_at: datetime | None = _ts()
+    force_anonymous: bool = False
+
+    # Place as given in the chat
+    chat_lat: float | None = None  # private: shared Telegram location
+    chat_lon: float | None = None  # private
+    place_text: str | None = None  # typed place name
+    place_skipped: bool = False
+    # Place as resolved by the pipeline or a moderator
+    place_id: str | None = Field(default=None, index=True)  # gazetteer id (public granularity)
+    place_name: str | None = None
+    place_kind: str | None = None
+    place_source: str | None = None  # chat | photo | text | moderator
+    place_evidence: str | None = None
+    exact_lat: float | None = None  # private: the exact point, moderators only
+    exact_lon: float | None = None  # private
+
+    themes: list[dict[str, Any]] = _json([])  # [{slug, score, evidence: [..]}]
+    flags: list[dict[str, Any]] = _json([])  # [{kind, span, detail}]
+    spam_score: float | None = None
+    duplicate_of_id: int | None = Field(default=None, foreign_key="submissions.id")
+    pipeline_errors: dict[str, Any] = _json({})  # step -> error message
+    pipeline_version: str | None = None
+
+    reject_reason: str | None = None
+    reject_note: str | None = None
+    # Moderator questions and the contributor's answers:
+    # [{question, asked_by, asked_at, answer, answered_at}]
+    questions: list[dict[str, Any]] = _json([])
+    decided_by: str | None = None  # moderator display name
+    decided_at: datetime | None = _ts()
+
+    # The moderators' review card (private)
+    card_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    card_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    card_media_message_ids: list[int] = _json([])
+    card_version: int | None = None  # the story version the card shows; stale card → redraw
+
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    submitted_at: datetime | None = _ts(index=True)
+    processed_at: datetime | None = _ts()
+    published_at: datetime | None = _ts()
+    withdrawn_at: datetime | None = _ts()
+    erased_at: datetime | None = _ts()
+
+
+class Media(SQLModel, table=True):
+    """A photo, image file or voice note of a story; the original lives in private storage."""
+
+    __tablename__ = "media"
+    __table_args__ = (UniqueConstraint("submission_id", "file_unique_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submissions.id", index=True)
+    kind: str = Field(max_length=12)  # core.states.MediaKind
+    position: int = 0
+    file_unique_id: str | None = Field(default=None, index=True)  # Telegram's stable id
+    telegram_file_id: str | None = None
+    media_group_id: str | None = None
+    sha256: str | None = Field(default=None, index=True, max_length=64)
+    mime_type: str | None = None
+    file_name: str | None = None
+    size_bytes: int | None = None
+    path: str | None = None  # relative to the data directory; private
+    duration_seconds: int | None = None
+
+    width: int | None = None
+    height: int | None = None
+    taken_at: str | None = None  # ISO-8601 with offset when the camera wrote one
+    gps_lat: float | None = None  # private
+    gps_lon: float | None = None  # private
+    exif: dict[str, Any] | None = _json_nullable()  # private: what the original says
+    phash: str | None = Field(default=None, index=True, max_length=32)
+    renditions: dict[str, Any] = _json({})  # name -> {path, width, height, bytes}
+    error: str | None = None  # why the pipeline refused it
+
+    created_at: datetime = _created()
+    deleted_at: datetime | None = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when, with before and after; never deleted."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
+    actor: str  # "contributor", "pipeline", "moderator:<name>", "cli:<user>", "system"
+    action: str = Field(index=True)  # submit, approve, reject, edit_text, erase, refused, ...
+    from_state: str | None = None
+    to_state: str | None = None
+    reason: str | None = None
+    before: dict[str, Any] | None = _json_nullable()
+    after: dict[str, Any] | None = _json_nullable()
+    created_at: datetime = _created()
+
+
+class Notification(SQLModel, table=True):
+    """A message the bot owes someone (the outbox lower layers write, the bot drains)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    audience: str = Field(default="contributor", max_length=12)  # core.states.Audience
+    contributor_id: int | None = Field(default=None, foreign_key="contributors.id", index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
+    kind: str  # message catalog key suffix: received, approved, rejected, question, published...
+    params: dict[str, Any] = _json({})
+    state: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts()
+    last_error: str | None = None
+    created_at: datetime = _created()
+    sent_at: datetime | None = _ts()
+
+
+class CallbackToken(SQLModel, table=True):
+    """An opaque token behind an inline button; callback data carries only the token."""
+
+    __tablename__ = "callback_tokens"
+
+    token: str = Field(primary_key=True, max_length=32)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
+    action: str
+    payload: dict[str, Any] = _json({})
+    version: int | None = None  # the submission version the button was drawn for
+    created_at: datetime = _created()
+    used_at: datetime | None = _ts()
+
+
+class ModeratorPrompt(SQLModel, table=True):
+    """A moderator's next message in the group answers this (a reason, a question, a place)."""
+
+    __tablename__ = "moderator_prompts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    moderator_user_id: int = Field(sa_type=BigInteger, index=True)  # private
+    chat_id: int = Field(sa_type=BigInteger)
+    submission_id: int = Field(foreign_key="submissions.id")
+    kind: str  # reject_other | question | place | edit_text | schedule_time
+    payload: dict[str, Any] = _json({})
+    created_at: datetime = _created()
+    consumed_at: datetime | None = _ts()
+
+
+class Campaign(SQLModel, table=True):
+    """A campaign: hashtags, dates, channels, time slots, optional filters."""
+
+    __tablename__ = "campaigns"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True)
+    name: str
+    hashtags: list[str] = _json([])
+    starts_on: str | None = None  # ISO date, local
+    ends_on: str | None = None
+    channels: list[str] = _json([])  # channel names
+    slots: list[dict[str, Any]] = _json([])  # [{"days": ["mon","wed"], "time": "09:00"}]
+    timezone: str = "Asia/Makassar"
+    theme_filter: list[str] = _json([])
+    place_filter: list[str] = _json([])
+    paused: bool = False
+    created_at: datetime = _created()
+
+
+class Channel(SQLModel, table=True):
+    """A place posts go (an outbox folder, a Telegram channel, a Mastodon account, ...)."""
+
+    __tablename__ = "channels"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    kind: str  # registry name of the publisher
+    config: dict[str, Any] = _json({})  # non-secret settings only
+    paused: bool = False
+    paused_reason: str | None = None
+    rate_per_minute: int | None = None
+    created_at: datetime = _created()
+
+
+class Delivery(SQLModel, table=True):
+    """One post of one story on one channel: the source of truth for publishing."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_channel_claimed", "channel_id", "claimed_at"),
+        UniqueConstraint("submission_id", "campaign_id", "channel_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submissions.id", index=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaigns.id", index=True)
+    channel_id: int = Field(foreign_key="channels.id", index=True)
+    scheduled_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    state: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts()
+    claimed_by: str | None = None
+    claimed_at: datetime | None = _ts()
+    # When a send may first have gone out unconfirmed (a lost answer, a crash mid-send): a
+    # platform's idempotency window (Mastodon: one hour) counts from here, across retries.
+    uncertain_since: datetime | None = _ts()  # last claim; per-channel rate limits count these
+    lease_until: datetime | None = _ts()
+    idempotency_key: str | None = None
+    remote_id: str | None = None
+    remote_url: str | None = None
+    receipt: dict[str, Any] | None = _json_nullable()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    sent_at: datetime | None = _ts()

@@ -1,0 +1,116 @@
+"""Lifecycle states of submissions, deliveries and notifications, with allowed transitions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SubmissionState(StrEnum):
+    """Where a story is in its life (see DESIGN.md, 'Lifecycle of a submission')."""
+
+    DRAFT = "draft"
+    RECEIVED = "received"
+    PENDING_REVIEW = "pending_review"
+    NEEDS_INFO = "needs_info"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+    QUARANTINED = "quarantined"
+    WITHDRAWN = "withdrawn"
+    ERASED = "erased"
+
+
+S = SubmissionState
+
+SUBMISSION_TRANSITIONS: dict[SubmissionState, frozenset[SubmissionState]] = {
+    S.DRAFT: frozenset({S.RECEIVED, S.WITHDRAWN}),
+    S.RECEIVED: frozenset({S.PENDING_REVIEW, S.QUARANTINED, S.WITHDRAWN}),
+    S.PENDING_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.NEEDS_INFO, S.QUARANTINED, S.WITHDRAWN}),
+    S.NEEDS_INFO: frozenset({S.PENDING_REVIEW, S.APPROVED, S.REJECTED, S.QUARANTINED, S.WITHDRAWN}),
+    S.APPROVED: frozenset({S.SCHEDULED, S.REJECTED, S.QUARANTINED, S.WITHDRAWN}),
+    S.SCHEDULED: frozenset({S.PUBLISHED, S.APPROVED, S.WITHDRAWN}),
+    S.QUARANTINED: frozenset({S.PENDING_REVIEW, S.REJECTED, S.WITHDRAWN}),
+    S.REJECTED: frozenset({S.PENDING_REVIEW, S.WITHDRAWN}),
+    S.PUBLISHED: frozenset({S.WITHDRAWN}),
+    S.WITHDRAWN: frozenset({S.ERASED}),
+    S.ERASED: frozenset(),
+}
+
+#: States in which a contributor's story still counts as "open" for editing in the chat.
+OPEN_STATES = frozenset({S.DRAFT})
+#: States before publication, from which /hapus withdraws a story.
+WITHDRAWABLE_STATES = frozenset(
+    {
+        S.DRAFT,
+        S.RECEIVED,
+        S.PENDING_REVIEW,
+        S.NEEDS_INFO,
+        S.APPROVED,
+        S.SCHEDULED,
+        S.QUARANTINED,
+        S.REJECTED,
+        S.PUBLISHED,
+    }
+)
+
+
+def can_move(current: SubmissionState, target: SubmissionState) -> bool:
+    """True when the lifecycle allows `current → target`."""
+    return target in SUBMISSION_TRANSITIONS[current]
+
+
+class Consent(StrEnum):
+    """What the contributor allowed, asked for every story."""
+
+    NAMED = "named"  # publish with my name
+    ANONYMOUS = "anonymous"  # publish without my name
+    INTERNAL = "internal"  # only for the team and policy briefs, never on social media
+
+
+class DeliveryState(StrEnum):
+    """One post on one channel (see DESIGN.md, 'Deliveries')."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+
+
+D = DeliveryState
+
+DELIVERY_TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
+    D.PENDING: frozenset({D.SENDING, D.CANCELLED}),
+    D.SENDING: frozenset({D.SENT, D.PENDING, D.FAILED, D.UNKNOWN}),
+    D.SENT: frozenset({D.CANCELLED}),  # cancelled after a published post was deleted
+    D.FAILED: frozenset({D.PENDING, D.CANCELLED}),
+    D.UNKNOWN: frozenset({D.SENT, D.PENDING, D.FAILED, D.CANCELLED}),
+    D.CANCELLED: frozenset(),
+}
+
+
+class NotificationState(StrEnum):
+    """A message the bot owes a contributor or the moderators' group."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after retries
+    BLOCKED = "blocked"  # the contributor blocked the bot (403); not retried
+
+
+class Audience(StrEnum):
+    """Who a notification is for."""
+
+    CONTRIBUTOR = "contributor"
+    MODERATORS = "moderators"
+
+
+class MediaKind(StrEnum):
+    """What a stored media file is."""
+
+    PHOTO = "photo"  # sent as a compressed Telegram photo (metadata stripped by Telegram)
+    DOCUMENT = "document"  # an image sent as a file (keeps its metadata)
+    VOICE = "voice"
+    AUDIO = "audio"

@@ -1,0 +1,562 @@
+"""Moderators' decisions and edits: checked, versioned, audited, and the contributor told.
+
+Every function takes `expected_version` (the story version the moderator saw). When someone
+else acted first, `Conflict` (a `StaleVersion`) says who and what. Callers commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import desc, update
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.clock import utcnow
+from core.errors import InvalidTransition, NotFound, StaleVersion
+from core.lifecycle import transition
+from core.models import AuditEvent, Submission
+from core.notifications import enqueue
+from core.states import SubmissionState
+
+logger = logging.getLogger(__name__)
+
+S = SubmissionState
+
+#: Theme slugs from shared/TAXONOMY.md, in the order moderators see them.
+THEMES = (
+    "banjir-rob",
+    "abrasi",
+    "cuaca-ekstrem",
+    "kekeringan-air",
+    "pangan",
+    "nelayan-laut",
+    "kesehatan",
+    "infrastruktur",
+    "ekosistem-pesisir",
+    "sampah-pencemaran",
+    "energi",
+    "aksi-warga",
+    "kebijakan",
+)
+MAX_TEXT_CHARS = 4000
+MAX_QUESTION_CHARS = 1000
+
+
+class RejectReason(StrEnum):
+    """Why a story is not published (catalog `moderation.reason.<code>`, `notify.reason.<code>`)."""
+
+    NOT_CLIMATE = "not_climate"
+    PHOTO_UNCLEAR = "photo_unclear"
+    DUPLICATE = "duplicate"
+    COULD_ENDANGER = "could_endanger"
+    CANNOT_VERIFY = "cannot_verify"
+    OTHER = "other"
+
+
+class Conflict(StaleVersion):
+    """Someone acted on the story first; `by`, `action` and `state` say who, what and where."""
+
+    def __init__(
+        self, ref: str, *, by: str | None, action: str | None, state: str, current_version: int
+    ) -> None:
+        super().__init__(
+            f"{ref} was changed by {by or 'someone'} ({action or 'edit'}) and is now {state}",
+            current_version=current_version,
+        )
+        self.ref = ref
+        self.by = by
+        self.action = action
+        self.state = state
+
+
+def actor_name(actor: str) -> str:
+    """The readable part of an actor string (`moderator:Ana` → `Ana`)."""
+    return actor.split(":", 1)[1] if ":" in actor else actor
+
+
+def last_action(session: Session, submission_id: int) -> AuditEvent | None:
+    """The newest audit row of a story that was not a refused attempt."""
+    statement = (
+        select(AuditEvent)
+        .where(AuditEvent.submission_id == submission_id, AuditEvent.action != "refused")
+        .order_by(desc(col(AuditEvent.created_at)), desc(col(AuditEvent.id)))
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def _load(session: Session, submission_id: int) -> Submission:
+    story = session.get(Submission, submission_id)
+    if story is None:
+        raise NotFound(f"no story #{submission_id}")
+    return story
+
+
+def conflict_for(session: Session, submission_id: int) -> Conflict:
+    """The `Conflict` describing who last changed the story (after a lost compare-and-set)."""
+    story = _load(session, submission_id)
+    session.refresh(story)
+    event = last_action(session, submission_id)
+    return Conflict(
+        story.ref,
+        by=None if event is None else actor_name(event.actor),
+        action=None if event is None else event.action,
+        state=story.state,
+        current_version=story.version,
+    )
+
+
+def _check_version(session: Session, story: Submission, expected_version: int) -> None:
+    """Raise `Conflict` early when the story is already past the version the moderator saw."""
+    if story.version != expected_version:
+        assert story.id is not None
+        raise conflict_for(session, story.id)
+
+
+def _move(
+    session: Session,
+    story: Submission,
+    target: SubmissionState,
+    *,
+    actor: str,
+    expected_version: int,
+    action: str,
+    reason: str | None = None,
+) -> None:
+    assert story.id is not None
+    story_id = story.id
+    try:
+        transition(
+            session,
+            story,
+            target,
+            actor=actor,
+            reason=reason,
+            expected_version=expected_version,
+            action=action,
+        )
+    except StaleVersion:
+        raise conflict_for(session, story_id) from None
+
+
+def _bump(
+    session: Session,
+    story: Submission,
+    *,
+    actor: str,
+    expected_version: int,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """Compare-and-set the version for an edit that does not change the state, then audit it."""
+    assert story.id is not None
+    story_id = story.id
+    result = session.execute(
+        update(Submission)
+        .where(Submission.id == story_id, Submission.version == expected_version)  # type: ignore[arg-type]
+        .values(version=expected_version + 1, updated_at=utcnow())
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise conflict_for(session, story_id)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        submission_id=story_id,
+        from_state=story.state,
+        to_state=story.state,
+        before=before,
+        after=after,
+    )
+    session.flush()
+    session.refresh(story)
+
+
+def _require_state(story: Submission, allowed: set[SubmissionState], what: str) -> None:
+    if SubmissionState(story.state) not in allowed:
+        raise InvalidTransition(f"{story.ref} is {story.state}: cannot {what}")
+
+
+EDITABLE = {S.PENDING_REVIEW, S.NEEDS_INFO, S.QUARANTINED, S.APPROVED, S.REJECTED}
+
+
+def _open(
+    session: Session, submission_id: int, expected_version: int, *, editing: str | None = None
+) -> Submission:
+    """Load the story and check the version the moderator saw (and, for an edit, its state)."""
+    story = _load(session, submission_id)
+    _check_version(session, story, expected_version)
+    if editing is not None:
+        _require_state(story, EDITABLE, editing)
+    return story
+
+
+def _edit(
+    session: Session,
+    story: Submission,
+    *,
+    actor: str,
+    expected_version: int,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    **fields: Any,
+) -> Submission:
+    """Version-check and audit an edit (`before` → `after`), then set `fields` on the story."""
+    _bump(
+        session,
+        story,
+        actor=actor,
+        expected_version=expected_version,
+        action=action,
+        before=before,
+        after=after,
+    )
+    for name, value in fields.items():
+        setattr(story, name, value)
+    session.add(story)
+    session.flush()
+    return story
+
+
+def approve(
+    session: Session, submission_id: int, *, actor: str, expected_version: int
+) -> Submission:
+    """Approve a story for publication and tell the contributor."""
+    story = _open(session, submission_id, expected_version)
+    if story.state == S.QUARANTINED:
+        # A quarantined story goes back to review first, in the same audited way.
+        _move(
+            session,
+            story,
+            S.PENDING_REVIEW,
+            actor=actor,
+            expected_version=expected_version,
+            action="release",
+        )
+        expected_version = story.version
+    story.decided_by = actor_name(actor)
+    story.decided_at = utcnow()
+    story.reject_reason = story.reject_note = None
+    session.add(story)
+    _move(
+        session, story, S.APPROVED, actor=actor, expected_version=expected_version, action="approve"
+    )
+    enqueue(
+        session,
+        kind="approved",
+        contributor_id=story.contributor_id,
+        submission_id=story.id,
+        params={"ref": story.ref},
+    )
+    logger.info("story %s approved", story.ref)
+    return story
+
+
+def reject(
+    session: Session,
+    submission_id: int,
+    *,
+    actor: str,
+    expected_version: int,
+    reason: str,
+    note: str | None = None,
+) -> Submission:
+    """Reject a story with a reason code (and a typed note for `other`); tell the contributor."""
+    code = RejectReason(reason)
+    note = (note or "").strip() or None
+    if code is RejectReason.OTHER and not note:
+        raise ValueError("the reason 'other' needs a note")
+    story = _open(session, submission_id, expected_version)
+    story.reject_reason = code.value
+    story.reject_note = note
+    story.decided_by = actor_name(actor)
+    story.decided_at = utcnow()
+    session.add(story)
+    _move(
+        session,
+        story,
+        S.REJECTED,
+        actor=actor,
+        expected_version=expected_version,
+        action="reject",
+        reason=code.value if note is None else f"{code.value}: {note}",
+    )
+    params: dict[str, Any] = {"ref": story.ref, "reason": code.value}
+    if code is RejectReason.OTHER:
+        params["note"] = note  # the typed reason is what the contributor is told
+    enqueue(
+        session,
+        kind="rejected",
+        contributor_id=story.contributor_id,
+        submission_id=story.id,
+        params=params,
+    )
+    logger.info("story %s rejected (%s)", story.ref, code.value)
+    return story
+
+
+def ask(
+    session: Session, submission_id: int, *, actor: str, expected_version: int, question: str
+) -> Submission:
+    """Ask the contributor a question; the story waits in `needs_info` for their answer."""
+    question = question.strip()
+    if not question:
+        raise ValueError("the question is empty")
+    question = question[:MAX_QUESTION_CHARS]
+    story = _open(session, submission_id, expected_version)
+    if story.state == S.NEEDS_INFO:
+        # A second question while the first is unanswered: keep the state, bump the version.
+        _bump(
+            session,
+            story,
+            actor=actor,
+            expected_version=expected_version,
+            action="ask",
+            before={},
+            after={"question": question},
+        )
+    else:
+        _move(
+            session,
+            story,
+            S.NEEDS_INFO,
+            actor=actor,
+            expected_version=expected_version,
+            action="ask",
+            reason=question,
+        )
+    story.questions = [
+        *story.questions,
+        {
+            "question": question,
+            "asked_by": actor_name(actor),
+            "asked_at": utcnow().isoformat(),
+            "answer": None,
+            "answered_at": None,
+        },
+    ]
+    session.add(story)
+    enqueue(
+        session,
+        kind="question",
+        contributor_id=story.contributor_id,
+        submission_id=story.id,
+        params={"ref": story.ref, "question": question},
+    )
+    session.flush()
+    return story
+
+
+def story_awaiting_answer(session: Session, contributor_id: int) -> Submission | None:
+    """The contributor's story in `needs_info` (the newest), whose next text answers a question."""
+    statement = (
+        select(Submission)
+        .where(
+            Submission.contributor_id == contributor_id,
+            Submission.state == S.NEEDS_INFO.value,
+        )
+        .order_by(desc(col(Submission.updated_at)), desc(col(Submission.id)))
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def attach_answer(session: Session, submission_id: int, text: str) -> Submission:
+    """Attach the contributor's answer to the open question; the story returns to review.
+
+    The bot's contributor conversation calls this with the contributor's next text when
+    `story_awaiting_answer()` finds a story. Caller commits.
+    """
+    text = text.strip()[:MAX_TEXT_CHARS]
+    if not text:
+        raise ValueError("the answer is empty")
+    story = _load(session, submission_id)
+    if story.state != S.NEEDS_INFO:
+        raise InvalidTransition(f"{story.ref} is {story.state}: no question is waiting")
+    questions = [dict(item) for item in story.questions]
+    open_items = [item for item in questions if not item.get("answer")]
+    if open_items:
+        open_items[-1]["answer"] = text
+        open_items[-1]["answered_at"] = utcnow().isoformat()
+    else:  # asked before questions were kept: keep the answer anyway
+        questions.append({"question": None, "answer": text, "answered_at": utcnow().isoformat()})
+    story.questions = questions
+    session.add(story)
+    transition(
+        session,
+        story,
+        S.PENDING_REVIEW,
+        actor="contributor",
+        action="answer",
+        reason=text,
+    )
+    return story
+
+
+def answer_pending_question(session: Session, contributor_id: int, text: str) -> Submission | None:
+    """If the contributor has a story waiting for an answer, attach `text` to it and thank them.
+
+    The one call the contributor conversation needs: returns the story (back in review) or None
+    when no question is waiting (then `text` is an ordinary message). Caller commits.
+    """
+    story = story_awaiting_answer(session, contributor_id)
+    if story is None or story.id is None or not text.strip():
+        return None
+    attach_answer(session, story.id, text)
+    enqueue(
+        session,
+        kind="answer_received",
+        contributor_id=contributor_id,
+        submission_id=story.id,
+        params={"ref": story.ref},
+    )
+    return story
+
+
+def toggle_theme(
+    session: Session, submission_id: int, *, actor: str, expected_version: int, slug: str
+) -> Submission:
+    """Add the theme `slug` to the story, or remove it when it is there."""
+    if slug not in THEMES:
+        raise ValueError(f"unknown theme {slug!r}")
+    story = _open(session, submission_id, expected_version, editing="change themes")
+    before = [str(theme.get("slug")) for theme in story.themes]
+    if slug in before:
+        themes = [theme for theme in story.themes if theme.get("slug") != slug]
+    else:
+        themes = [*story.themes, {"slug": slug, "score": 1.0, "evidence": [], "by": "moderator"}]
+    after = [str(theme.get("slug")) for theme in themes]
+    return _edit(
+        session,
+        story,
+        actor=actor,
+        expected_version=expected_version,
+        action="themes",
+        before={"themes": before},
+        after={"themes": after},
+        themes=themes,
+    )
+
+
+def set_place(
+    session: Session,
+    submission_id: int,
+    *,
+    actor: str,
+    expected_version: int,
+    place_id: str | None,
+    name: str,
+    kind: str | None = None,
+) -> Submission:
+    """Set the story's public place: a gazetteer place resolved by the caller, or a typed name.
+
+    Moderation does not search the gazetteer (that lives in `pipeline`, above us): the bot or
+    the CLI resolves the name and passes `(place_id, name, kind)`; a typed name that matched
+    nothing comes with `place_id=None`.
+    """
+    name = name.strip()
+    if not name:
+        raise ValueError("the place name is empty")
+    story = _open(session, submission_id, expected_version, editing="change the place")
+    return _edit(
+        session,
+        story,
+        actor=actor,
+        expected_version=expected_version,
+        action="place",
+        before={"place_id": story.place_id, "place_name": story.place_name},
+        after={"place_id": place_id, "place_name": name},
+        place_id=place_id,
+        place_name=name,
+        place_kind=kind,
+        place_source="moderator",
+        place_evidence=None,
+    )
+
+
+def edit_text(
+    session: Session, submission_id: int, *, actor: str, expected_version: int, text: str
+) -> Submission:
+    """Set the public text; the contributor's original stays in `text`."""
+    text = text.strip()
+    if not text:
+        raise ValueError("the text is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"the text is longer than {MAX_TEXT_CHARS} characters")
+    story = _open(session, submission_id, expected_version, editing="edit the text")
+    return _edit(
+        session,
+        story,
+        actor=actor,
+        expected_version=expected_version,
+        action="edit_text",
+        before={"public_text": story.public_text},
+        after={"public_text": text},
+        public_text=text,
+    )
+
+
+def force_anonymous(
+    session: Session,
+    submission_id: int,
+    *,
+    actor: str,
+    expected_version: int,
+    value: bool = True,
+) -> Submission:
+    """Publish without the contributor's name even if they chose to be named (or undo it)."""
+    story = _open(session, submission_id, expected_version, editing="change anonymity")
+    return _edit(
+        session,
+        story,
+        actor=actor,
+        expected_version=expected_version,
+        action="force_anonymous",
+        before={"force_anonymous": story.force_anonymous},
+        after={"force_anonymous": value},
+        force_anonymous=value,
+    )
+
+
+def quarantine(
+    session: Session,
+    submission_id: int,
+    *,
+    actor: str,
+    expected_version: int,
+    reason: str | None = None,
+) -> Submission:
+    """Hold a story aside (spam, unsafe) until a moderator looks again."""
+    story = _open(session, submission_id, expected_version)
+    _move(
+        session,
+        story,
+        S.QUARANTINED,
+        actor=actor,
+        expected_version=expected_version,
+        action="quarantine",
+        reason=reason,
+    )
+    return story
+
+
+def release(
+    session: Session, submission_id: int, *, actor: str, expected_version: int
+) -> Submission:
+    """Bring a quarantined or rejected story back to review."""
+    story = _open(session, submission_id, expected_version)
+    _move(
+        session,
+        story,
+        S.PENDING_REVIEW,
+        actor=actor,
+        expected_version=expected_version,
+        action="release",
+    )
+    return story

@@ -1,0 +1,111 @@
+"""Withdrawal and erasure: the contributor takes a story back; a tombstone remains."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.clock import utcnow
+from core.errors import InvalidTransition
+from core.lifecycle import transition
+from core.models import AuditEvent, Delivery, Media, Submission
+from core.states import DeliveryState, SubmissionState
+from core.storage import MediaStore
+
+logger = logging.getLogger(__name__)
+
+
+def withdraw_and_erase(
+    session: Session, store: MediaStore, story: Submission, *, actor: str
+) -> dict[str, int]:
+    """Withdraw `story`, cancel its pending deliveries, delete its media and text.
+
+    Returns what was removed: `{"media_files": n, "deliveries_cancelled": n}`.
+    Caller commits.
+    """
+    if story.state == SubmissionState.ERASED:
+        raise InvalidTransition(f"{story.ref} is already erased")
+    if story.state != SubmissionState.WITHDRAWN:
+        transition(session, story, SubmissionState.WITHDRAWN, actor=actor, action="withdraw")
+        story.withdrawn_at = utcnow()
+    cancelled = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.submission_id == story.id,  # type: ignore[arg-type]
+            Delivery.state == DeliveryState.PENDING.value,  # type: ignore[arg-type]
+        )
+        .values(state=DeliveryState.CANCELLED.value, updated_at=utcnow())
+    ).rowcount  # type: ignore[attr-defined]
+    removed_files = erase_media(session, store, story)
+    story.text = story.public_text = story.place_text = None
+    story.chat_lat = story.chat_lon = story.exact_lat = story.exact_lon = None
+    story.place_evidence = None
+    story.themes, story.flags = [], []
+    story.questions = []  # the contributor's answers are their words too
+    _forget_words(session, story)
+    story.erased_at = utcnow()
+    session.add(story)
+    transition(session, story, SubmissionState.ERASED, actor=actor, action="erase")
+    summary = {"media_files": removed_files, "deliveries_cancelled": int(cancelled or 0)}
+    audit.record(session, actor=actor, action="erased", submission_id=story.id, after=summary)
+    logger.info("story %s withdrawn and erased", story.ref)
+    return summary
+
+
+#: Audit actions whose rows quote the contributor's words (answers, the edited public text).
+_WORDS_IN_AUDIT = ("answer", "edit_text")
+ERASED_MARK = "[erased]"
+
+
+def _forget_words(session: Session, story: Submission) -> None:
+    """Keep who did what in the audit, but not the words the contributor takes back."""
+    rows = session.exec(
+        select(AuditEvent).where(
+            AuditEvent.submission_id == story.id, col(AuditEvent.action).in_(_WORDS_IN_AUDIT)
+        )
+    )
+    for event in rows:
+        if event.action == "answer":
+            event.reason = ERASED_MARK
+        event.before = {key: ERASED_MARK for key in event.before or {}} or None
+        event.after = {key: ERASED_MARK for key in event.after or {}} or None
+        session.add(event)
+
+
+def erase_media(session: Session, store: MediaStore, story: Submission) -> int:
+    """Delete the story's originals and renditions and clear their metadata; files removed.
+
+    Files are named by content, so another live story that sent the very same photo shares
+    them: those files stay for that story (its own erasure removes them).
+    """
+    removed_files = 0
+    own = list(session.exec(select(Media).where(Media.submission_id == story.id)))
+    for media in own:
+        shared = media.sha256 is not None and (
+            session.exec(
+                select(Media.id).where(
+                    Media.sha256 == media.sha256,
+                    Media.submission_id != story.id,
+                    col(Media.deleted_at).is_(None),
+                )
+            ).first()
+            is not None
+        )
+        if not shared:
+            if media.path and store.delete_original(media.path):
+                removed_files += 1
+            if media.sha256:
+                store.delete_renditions(media.sha256)
+        media.path = None
+        media.exif = None
+        media.gps_lat = media.gps_lon = None
+        media.renditions = {}
+        media.telegram_file_id = media.file_unique_id = None
+        # What the file and the photo said: its name, when it was taken, the picture's hash.
+        media.file_name = media.taken_at = media.phash = None
+        media.deleted_at = media.deleted_at or utcnow()
+        session.add(media)
+    return removed_files

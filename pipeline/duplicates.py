@@ -1,0 +1,105 @@
+"""Duplicates: the same photo (SHA-256), nearly the same photo (perceptual hash), the same text.
+
+A duplicate is only linked (`Submission.duplicate_of_id`) for moderators to see; nothing is
+dropped. Perceptual hashes are 64-bit DCT hashes (ImageHash `phash`) kept as 16 hex digits.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import imagehash
+from PIL import Image
+from sqlmodel import Session, col, select
+
+from core.models import Media, Submission
+from core.states import SubmissionState
+
+# Hamming distance (of 64 bits) at or below which two photos count as the same picture.
+# Re-encoding, Telegram's recompression, resizing and a light colour edit move a pHash by
+# 0-4 bits; unrelated photos sit near 32 and two frames of the same burst from about 8 up.
+# 6 catches the re-sends while leaving distinct shots of one scene apart.
+PHASH_MAX_DISTANCE = 6
+# Texts shorter than this after normalising ("banjir", "foto pantai") repeat innocently.
+MIN_TEXT_CHARS = 24
+_IGNORED_STATES = (SubmissionState.DRAFT, SubmissionState.ERASED)
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    """The earlier story this one repeats, and why (sha256, phash or text)."""
+
+    submission_id: int
+    kind: str
+    distance: int = 0  # pHash bits that differ (0 for sha256 and text)
+
+
+def perceptual_hash(image: Image.Image) -> str:
+    """The 64-bit perceptual hash of an (upright) image, as 16 hex digits."""
+    return str(imagehash.phash(image))
+
+
+def phash_distance(first: str, second: str) -> int:
+    """Bits that differ between two hex perceptual hashes."""
+    return int(imagehash.hex_to_hash(first) - imagehash.hex_to_hash(second))
+
+
+def normalise_text(text: str | None) -> str:
+    """Casefolded, punctuation and symbols removed, whitespace collapsed."""
+    if not text:
+        return ""
+    kept = [
+        " " if unicodedata.category(char)[0] in "PSZC" else char
+        for char in unicodedata.normalize("NFKC", text).casefold()
+    ]
+    return " ".join("".join(kept).split())
+
+
+def find_duplicate(session: Session, submission_id: int) -> int | None:
+    """An earlier story with the same photo, nearly the same photo, or the same text."""
+    match = find_duplicate_match(session, submission_id)
+    return match.submission_id if match else None
+
+
+def find_duplicate_match(session: Session, submission_id: int) -> DuplicateMatch | None:
+    """Like `find_duplicate`, with the kind of match; the earliest story of the first kind found."""
+    story = session.get(Submission, submission_id)
+    if story is None:
+        return None
+    media = session.exec(
+        select(Media).where(Media.submission_id == submission_id, col(Media.deleted_at).is_(None))
+    ).all()
+    earlier = (
+        select(Media, Submission.id)
+        .join(Submission, col(Submission.id) == col(Media.submission_id))
+        .where(
+            col(Submission.id) < submission_id,
+            col(Submission.state).not_in(_IGNORED_STATES),
+            col(Media.deleted_at).is_(None),
+        )
+        .order_by(col(Submission.id))
+    )
+    digests = {m.sha256 for m in media if m.sha256}
+    if digests:
+        row = session.exec(earlier.where(col(Media.sha256).in_(digests)).limit(1)).first()
+        if row is not None and row[1] is not None:
+            return DuplicateMatch(row[1], "sha256")
+    hashes = [m.phash for m in media if m.phash]
+    if hashes:
+        for other, other_id in session.exec(earlier.where(col(Media.phash).is_not(None))):
+            assert other.phash is not None and other_id is not None
+            distance = min(phash_distance(mine, other.phash) for mine in hashes)
+            if distance <= PHASH_MAX_DISTANCE:
+                return DuplicateMatch(other_id, "phash", distance)
+    text = normalise_text(story.text)
+    if len(text) >= MIN_TEXT_CHARS:
+        stories = select(Submission.id, Submission.text).where(
+            col(Submission.id) < submission_id,
+            col(Submission.state).not_in(_IGNORED_STATES),
+            col(Submission.text).is_not(None),
+        )
+        for other_id, other_text in session.exec(stories.order_by(col(Submission.id))):
+            if other_id is not None and normalise_text(other_text) == text:
+                return DuplicateMatch(other_id, "text")
+    return None

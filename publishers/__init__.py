@@ -1,0 +1,35 @@
+"""Campaigns, per-channel composing, publishers behind one protocol, deliveries and dispatch."""
+
+from publishers.base import (
+    AuthError,
+    PermanentError,
+    Post,
+    Publisher,
+    PublishError,
+    Receipt,
+    RetryableError,
+)
+from publishers.dispatcher import dispatch_due, retract_story, run_worker, start_scheduler
+from publishers.factory import build_publisher
+from publishers.formatting import compose, hashtags_for
+from publishers.scheduling import autofill, schedule_story, unschedule
+
+__all__ = [
+    "AuthError",
+    "PermanentError",
+    "Post",
+    "PublishError",
+    "Publisher",
+    "Receipt",
+    "RetryableError",
+    "autofill",
+    "build_publisher",
+    "compose",
+    "dispatch_due",
+    "hashtags_for",
+    "retract_story",
+    "run_worker",
+    "schedule_story",
+    "start_scheduler",
+    "unschedule",
+]

@@ -1,0 +1,228 @@
+"""WordPress REST API with an Application Password: media, tags by id, then the post.
+
+WordPress has no idempotency and silently renames a duplicate slug (`cerita-sp-42-2`), so the
+post's slug is deterministic (from the story ref) and looked up before anything is created.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlencode
+
+import requests
+from pydantic import SecretStr
+
+from core.config import Settings
+from core.errors import ConfigError
+from publishers.base import (
+    AuthError,
+    PermanentError,
+    Post,
+    PostImage,
+    PublishError,
+    Receipt,
+    RetryableError,
+)
+from publishers.http import TIMEOUT, UPLOAD_TIMEOUT, body_json, new_session, retry_after_seconds
+from publishers.registry import register
+
+logger = logging.getLogger(__name__)
+
+RestStyle = Literal["pretty", "plain"]
+# PLATFORMS.md WordPress: these two 500s are a bad file, not a server hiccup.
+_PERMANENT_500 = {"rest_upload_sideload_error", "rest_upload_unknown_error"}
+_AUTH_CODES = {
+    "rest_cannot_create",
+    "rest_not_logged_in",
+    "incorrect_password",
+    "invalid_username",
+    "rest_forbidden",
+    "rest_cannot_edit",
+    "rest_cannot_create_terms",
+    "rest_cannot_upload",
+}
+
+
+@register("wordpress")
+class WordPressPublisher:
+    """Publishes an article with a featured image, a gallery and tags."""
+
+    name: ClassVar[str] = "wordpress"
+    # PLATFORMS.md WordPress: no text limit, any number of images.
+    max_images: ClassVar[int | None] = None
+    # PLATFORMS.md WordPress: no documented rate limit (a host's firewall may have one).
+    rate_per_minute: ClassVar[int | None] = None
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        user: str,
+        app_password: SecretStr,
+        rest_style: RestStyle = "pretty",
+        status: str = "publish",
+    ) -> None:
+        if rest_style not in ("pretty", "plain"):
+            raise ConfigError(
+                f"wordpress rest_style must be 'pretty' or 'plain', not {rest_style!r}"
+            )
+        self.url = url.rstrip("/")
+        self.rest_style = rest_style
+        self.status = status
+        self._session = new_session()
+        # Application Passwords go over HTTP Basic (WordPress ≥ 5.6).
+        self._session.auth = (user, app_password.get_secret_value())
+
+    @classmethod
+    def from_settings(cls, settings: Settings, config: Mapping[str, Any]) -> WordPressPublisher:
+        """Site from config `url` or `PESISIR_WORDPRESS_URL`; user and password from settings."""
+        url = config.get("url") or settings.wordpress_url
+        user = config.get("user") or settings.wordpress_user
+        if not url or not user or settings.wordpress_app_password is None:
+            raise ConfigError(
+                "wordpress needs PESISIR_WORDPRESS_URL, PESISIR_WORDPRESS_USER and "
+                "PESISIR_WORDPRESS_APP_PASSWORD"
+            )
+        return cls(
+            url=str(url),
+            user=str(user),
+            app_password=settings.wordpress_app_password,
+            rest_style=config.get("rest_style", "pretty"),
+            status=str(config.get("status", "publish")),
+        )
+
+    # ------------------------------------------------------------------ transport
+
+    def endpoint(self, route: str, params: Mapping[str, Any] | None = None) -> str:
+        """`/wp-json/<route>` (pretty permalinks) or `/?rest_route=<route>` (always works)."""
+        query = urlencode(params or {})
+        if self.rest_style == "plain":
+            return f"{self.url}/?rest_route={route}" + (f"&{query}" if query else "")
+        return f"{self.url}/wp-json{route}" + (f"?{query}" if query else "")
+
+    def _request(
+        self,
+        method: str,
+        route: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        accept_codes: frozenset[str] = frozenset(),
+        **kwargs: Any,
+    ) -> Any:
+        kwargs.setdefault("timeout", TIMEOUT)
+        try:
+            response = self._session.request(method, self.endpoint(route, params), **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            # Safe to retry: the slug is looked up before a post is created.
+            raise RetryableError(f"WordPress {route}: {type(exc).__name__}") from None
+        payload = body_json(response)
+        if response.status_code >= 400:
+            if isinstance(payload, dict) and payload.get("code") in accept_codes:
+                return payload
+            raise classify(route, response.status_code, response.headers, payload)
+        return payload
+
+    # ------------------------------------------------------------------ publishing
+
+    def find_by_slug(self, slug: str) -> dict[str, Any] | None:
+        """The post with this slug in any status (publish, future, draft, trash), if any."""
+        found = self._request("GET", "/wp/v2/posts", params={"slug": slug, "status": "any"})
+        return found[0] if isinstance(found, list) and found else None
+
+    def _upload(self, image: PostImage, file_name: str) -> dict[str, Any]:
+        media: dict[str, Any] = self._request(
+            "POST",
+            "/wp/v2/media",
+            params={"alt_text": image.alt},
+            data=image.path.read_bytes(),
+            headers={
+                "Content-Type": image.mime_type,
+                "Content-Disposition": f'attachment; filename="{file_name}"',
+            },
+            timeout=UPLOAD_TIMEOUT,
+        )
+        return media
+
+    def tag_id(self, name: str) -> int:
+        """The id of tag `name`, creating the tag when it does not exist."""
+        found = self._request("GET", "/wp/v2/tags", params={"search": name, "per_page": 100})
+        for tag in found if isinstance(found, list) else []:
+            if str(tag.get("name", "")).casefold() == name.casefold():
+                return int(tag["id"])
+        created = self._request(
+            "POST", "/wp/v2/tags", json={"name": name}, accept_codes=frozenset({"term_exists"})
+        )
+        if created.get("code") == "term_exists":
+            # Created by someone else meanwhile, or `search` missed it.
+            return int(created["data"]["term_id"])
+        return int(created["id"])
+
+    def publish(self, post: Post, *, idempotency_key: str) -> Receipt:
+        """Create the article once: a post with this slug already there is the receipt."""
+        if not post.slug:
+            raise PermanentError("a WordPress post needs a slug (compose sets one)")
+        existing = self.find_by_slug(post.slug)
+        if existing is not None:
+            logger.info("wordpress post %s already exists as %s", post.slug, existing["id"])
+            return _receipt(existing, reused=True)
+        media = [
+            self._upload(image, f"{post.slug}-{number}.jpg")
+            for number, image in enumerate(post.images, start=1)
+        ]
+        body = post.html or post.text
+        if media:
+            ids = ",".join(str(item["id"]) for item in media)
+            body += f'\n[gallery ids="{ids}" size="large" link="file"]'
+        payload: dict[str, Any] = {
+            # The title is HTML in WordPress: escape our plain text.
+            "title": html.escape(post.title or post.slug),
+            "content": body,
+            "status": self.status,
+            "slug": post.slug,
+            "tags": [self.tag_id(tag) for tag in post.hashtags],
+        }
+        if media:
+            payload["featured_media"] = int(media[0]["id"])
+        created = self._request("POST", "/wp/v2/posts", json=payload)
+        if created.get("slug") != post.slug:
+            logger.warning(
+                "wordpress renamed slug %s to %s: another post had it",
+                post.slug,
+                created.get("slug"),
+            )
+        return _receipt(created, reused=False)
+
+    def delete(self, receipt: Receipt) -> bool:
+        """Delete the post for good (`force=true`, not the trash); gone already counts."""
+        self._request(
+            "DELETE",
+            f"/wp/v2/posts/{receipt.remote_id}",
+            params={"force": "true"},
+            accept_codes=frozenset({"rest_post_invalid_id"}),
+        )
+        return True
+
+
+def _receipt(post: Mapping[str, Any], *, reused: bool) -> Receipt:
+    return Receipt(
+        remote_id=str(post["id"]),
+        url=post.get("link"),
+        extra={"slug": post.get("slug"), "status": post.get("status"), "reused": reused},
+    )
+
+
+def classify(route: str, status: int, headers: Mapping[str, str], payload: Any) -> PublishError:
+    """The typed error for a WordPress failure, read from its `code` first."""
+    body = payload if isinstance(payload, dict) else {}
+    code = str(body.get("code") or f"http_{status}")
+    message = f"WordPress {route} ({status}): {code}: {body.get('message', '')}".rstrip(": ")
+    if code in _PERMANENT_500:
+        return PermanentError(message)
+    if status in (401, 403) or code in _AUTH_CODES:
+        return AuthError(message)
+    if status == 429 or status >= 500:
+        return RetryableError(message, retry_after=retry_after_seconds(headers))
+    return PermanentError(message)

@@ -1,0 +1,1 @@
+"""Loopback fakes of external platforms, speaking each one's documented contract."""

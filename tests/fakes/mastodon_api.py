@@ -1,0 +1,152 @@
+"""A fake Mastodon server (PLATFORMS.md, Mastodon): v2 media, media status, statuses.
+
+Enforces: Bearer token, multipart `file`, description ≤ 1500, the 202 → 206 … → 200 path for
+media processed asynchronously, media ready before attaching, ≤ 4 media, visibility values,
+StatusLengthValidator (500 grapheme clusters, each URL counted as 23), `Idempotency-Key`
+returning the same status, and `{"error": "..."}` bodies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import regex
+
+from tests.fakes.server import FakePlatform, Request, Response
+
+# Mastodon extracts URLs with twitter-text; for our purposes: scheme, host with a dot, path,
+# without trailing punctuation.
+_URL = re.compile(r"https?://[\w.-]+\.[a-z]{2,}(?::\d+)?(?:/[^\s]*[^\s.,!?;:)'\"])?", re.IGNORECASE)
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def status_length(text: str) -> int:
+    """Mastodon's StatusLengthValidator: grapheme clusters, URLs replaced by 23 characters."""
+    return len(regex.findall(r"\X", _URL.sub("x" * 23, text)))
+
+
+def error(status: int, message: str) -> Response:
+    return Response(status, {"error": message})
+
+
+@dataclass
+class Media:
+    id: str
+    data: bytes
+    description: str
+    polls_left: int
+
+    def json(self, base: str) -> dict[str, Any]:
+        ready = self.polls_left <= 0
+        return {
+            "id": self.id,
+            "type": "image",
+            "url": f"{base}/media/{self.id}.jpg" if ready else None,
+            "description": self.description,
+        }
+
+
+@dataclass
+class FakeMastodon(FakePlatform):
+    token: str = "mastodon-test-token"
+    async_media_polls: int = 0  # > 0: uploads answer 202 and need this many 206 polls
+    max_characters: int = 500
+    max_media: int = 4
+    media: dict[str, Media] = field(default_factory=dict)
+    statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    idempotency: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+        self._ids = itertools.count(110_000_000_000_000_001)
+
+    def handle(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return error(401, "The access token is invalid")
+        path = request.path
+        if request.method == "POST" and path == "/api/v2/media":
+            return self._upload(request)
+        if request.method == "GET" and path.startswith("/api/v1/media/"):
+            return self._media_status(path.rsplit("/", 1)[-1])
+        if request.method == "POST" and path == "/api/v1/statuses":
+            return self._create_status(request)
+        if request.method == "DELETE" and path.startswith("/api/v1/statuses/"):
+            status = self.statuses.pop(path.rsplit("/", 1)[-1], None)
+            return Response(200, status) if status else error(404, "Record not found")
+        return error(404, "Not Found")
+
+    def _upload(self, request: Request) -> Response:
+        parts = request.multipart()
+        file = parts.get("file")
+        if file is None or not file.filename:
+            return error(422, "Validation failed: File can't be blank")
+        if not file.data.startswith(JPEG_MAGIC):
+            return error(422, "Validation failed: File content type is invalid")
+        description = parts["description"].text if "description" in parts else ""
+        if len(description) > 1500:
+            return error(
+                422, "Validation failed: Description is too long (maximum is 1500 characters)"
+            )
+        media = Media(str(next(self._ids)), file.data, description, self.async_media_polls)
+        self.media[media.id] = media
+        return Response(202 if media.polls_left > 0 else 200, media.json(self.url))
+
+    def _media_status(self, media_id: str) -> Response:
+        media = self.media.get(media_id)
+        if media is None:
+            return error(404, "Record not found")
+        if media.polls_left > 0:
+            media.polls_left -= 1
+            return Response(206, media.json(self.url))
+        return Response(200, media.json(self.url))
+
+    def _create_status(self, request: Request) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key and key in self.idempotency and self.idempotency[key] in self.statuses:
+            return Response(200, self.statuses[self.idempotency[key]])
+        data = (
+            request.json()
+            if request.headers.get("Content-Type", "").startswith("application/json")
+            else {}
+        )
+        text = str(data.get("status") or "")
+        media_ids = [str(m) for m in data.get("media_ids") or []]
+        if not text and not media_ids:
+            return error(422, "Validation failed: Text can't be blank")
+        if status_length(text) > self.max_characters:
+            return error(
+                422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
+            )
+        if len(media_ids) > self.max_media:
+            return error(
+                422, f"Validation failed: Media attachments can't be more than {self.max_media}"
+            )
+        for media_id in media_ids:
+            media = self.media.get(media_id)
+            if media is None:
+                return error(422, "Validation failed: Media attachments are invalid")
+            if media.polls_left > 0:
+                return error(
+                    422,
+                    "Cannot attach files that have not finished processing. Try again in a moment!",
+                )
+        visibility = data.get("visibility", "public")
+        if visibility not in {"public", "unlisted", "private", "direct"}:
+            return error(422, "Validation failed: Visibility is not included in the list")
+        status_id = str(next(self._ids))
+        status = {
+            "id": status_id,
+            "uri": f"{self.url}/users/suarapesisir/statuses/{status_id}",
+            "url": f"{self.url}/@suarapesisir/{status_id}",
+            "content": text,
+            "visibility": visibility,
+            "language": data.get("language"),
+            "media_attachments": [self.media[m].json(self.url) for m in media_ids],
+        }
+        self.statuses[status_id] = status
+        if key:
+            self.idempotency[key] = status_id
+        return Response(200, status)

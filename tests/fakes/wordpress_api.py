@@ -1,0 +1,164 @@
+"""A fake WordPress REST API (PLATFORMS.md, WordPress): media, tags and posts.
+
+Enforces: Application Passwords over HTTP Basic, both `/wp-json/` (only with pretty permalinks)
+and `/?rest_route=`, raw-body media with `Content-Disposition` (a non-image is the 500
+`rest_upload_sideload_error`), tags as integer ids (names → 400 `rest_invalid_param`),
+`term_exists` with `data.term_id`, duplicate slugs silently renamed `-2`, `status=any` lookups,
+`force=true` deletes, and `{"code", "message", "data": {"status"}}` error bodies.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.server import FakePlatform, Request, Response
+
+
+def wp_error(status: int, code: str, message: str, **data: Any) -> Response:
+    return Response(status, {"code": code, "message": message, "data": {"status": status, **data}})
+
+
+@dataclass
+class FakeWordPress(FakePlatform):
+    user: str = "kampanye"
+    app_password: str = "abcd EFGH ijkl MNOP qrst UVWX"
+    pretty_permalinks: bool = True
+    media: dict[int, dict[str, Any]] = field(default_factory=dict)
+    media_bytes: dict[int, bytes] = field(default_factory=dict)
+    tags: dict[int, dict[str, Any]] = field(default_factory=dict)
+    posts: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+        self._ids = itertools.count(10)
+
+    def handle(self, request: Request) -> Response:
+        if request.path.startswith("/wp-json/"):
+            if not self.pretty_permalinks:
+                return Response(404, "<html><body>Not Found</body></html>")
+            route = request.path.removeprefix("/wp-json")
+        elif request.path == "/" and request.param("rest_route"):
+            route = str(request.param("rest_route"))
+        else:
+            return Response(404, "<html><body>Not Found</body></html>")
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Basic "):
+            return wp_error(401, "rest_cannot_create", "Sorry, you are not allowed to do that.")
+        user, _, password = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+        # WordPress ignores the spaces it shows application passwords with.
+        if user != self.user or password.replace(" ", "") != self.app_password.replace(" ", ""):
+            return wp_error(
+                401,
+                "incorrect_password",
+                "The provided password is an invalid application password.",
+            )
+        method = request.method
+        if route == "/wp/v2/media" and method == "POST":
+            return self._upload(request)
+        if route == "/wp/v2/tags" and method == "GET":
+            search = (request.param("search") or "").casefold()
+            return Response(200, [t for t in self.tags.values() if search in t["name"].casefold()])
+        if route == "/wp/v2/tags" and method == "POST":
+            return self._create_tag(request.json())
+        if route == "/wp/v2/posts" and method == "GET":
+            slug, status = request.param("slug"), request.param("status") or "publish"
+            return Response(
+                200,
+                [
+                    p
+                    for p in self.posts.values()
+                    if (slug is None or p["slug"] == slug)
+                    and (status == "any" or p["status"] == status)
+                ],
+            )
+        if route == "/wp/v2/posts" and method == "POST":
+            return self._create_post(request.json())
+        match = re.fullmatch(r"/wp/v2/posts/(\d+)", route)
+        if match and method == "DELETE":
+            post = self.posts.get(int(match.group(1)))
+            if post is None:
+                return wp_error(404, "rest_post_invalid_id", "Invalid post ID.")
+            if request.param("force") == "true":
+                del self.posts[post["id"]]
+                return Response(200, {"deleted": True, "previous": post})
+            post["status"] = "trash"
+            return Response(200, post)
+        return wp_error(
+            404, "rest_no_route", "No route was found matching the URL and request method."
+        )
+
+    def _upload(self, request: Request) -> Response:
+        disposition = request.headers.get("Content-Disposition", "")
+        if not request.body:
+            return wp_error(400, "rest_upload_no_data", "No data supplied.")
+        if "filename=" not in disposition:
+            return wp_error(
+                400, "rest_upload_no_content_disposition", "No Content-Disposition supplied."
+            )
+        if request.headers.get("Content-Type") not in ("image/jpeg", "image/png", "image/webp"):
+            return wp_error(
+                500,
+                "rest_upload_sideload_error",
+                "Sorry, you are not allowed to upload this file type.",
+            )
+        media_id = next(self._ids)
+        name = disposition.split("filename=", 1)[1].strip('"')
+        self.media_bytes[media_id] = request.body
+        self.media[media_id] = {
+            "id": media_id,
+            "source_url": f"{self.url}/wp-content/uploads/{name}",
+            "alt_text": request.param("alt_text") or "",
+            "media_type": "image",
+        }
+        return Response(201, self.media[media_id])
+
+    def _create_tag(self, data: dict[str, Any]) -> Response:
+        name = str(data.get("name") or "").strip()
+        if not name:
+            return wp_error(400, "rest_missing_callback_param", "Missing parameter(s): name")
+        for tag in self.tags.values():
+            if tag["name"].casefold() == name.casefold():
+                return wp_error(
+                    400,
+                    "term_exists",
+                    "A term with the name provided already exists.",
+                    term_id=tag["id"],
+                )
+        tag_id = next(self._ids)
+        self.tags[tag_id] = {"id": tag_id, "name": name, "slug": name.lower()}
+        return Response(201, self.tags[tag_id])
+
+    def _create_post(self, data: dict[str, Any]) -> Response:
+        tags = data.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, int) for t in tags):
+            return wp_error(
+                400,
+                "rest_invalid_param",
+                "Invalid parameter(s): tags",
+                params={"tags": "tags[0] is not of type integer."},
+            )
+        if data.get("status", "draft") not in {"publish", "future", "draft", "pending", "private"}:
+            return wp_error(400, "rest_invalid_param", "Invalid parameter(s): status")
+        slug = str(data.get("slug") or f"post-{len(self.posts) + 1}")
+        taken = {p["slug"] for p in self.posts.values()}
+        candidate, n = slug, 2
+        while candidate in taken:  # WordPress renames silently
+            candidate, n = f"{slug}-{n}", n + 1
+        featured = data.get("featured_media", 0)
+        post_id = next(self._ids)
+        self.posts[post_id] = {
+            "id": post_id,
+            "slug": candidate,
+            "status": data.get("status", "draft"),
+            "link": f"{self.url}/{candidate}/",
+            "title": {"raw": data.get("title", ""), "rendered": data.get("title", "")},
+            "content": {"raw": data.get("content", ""), "rendered": data.get("content", "")},
+            # WordPress 6.1 silently ignores a featured_media that does not exist.
+            "featured_media": featured if featured in self.media else 0,
+            "tags": tags,
+        }
+        return Response(201, self.posts[post_id])

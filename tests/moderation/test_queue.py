@@ -1,0 +1,83 @@
+"""The queue: filters, details, the contributor's pseudonym and history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.clock import utcnow
+from core.errors import NotFound
+from core.lifecycle import transition
+from core.models import Submission
+from core.states import SubmissionState
+from moderation import queue
+from tests.moderation.conftest import MakeStory
+
+
+def _refs(stories: list[Submission]) -> list[str]:
+    return [story.ref for story in stories]
+
+
+def test_list_filters_by_status_theme_place_and_text(engine: Engine, make_story: MakeStory) -> None:
+    now = utcnow()
+    make_story(ref="SP-0001", created_at=now - timedelta(hours=3))
+    make_story(
+        ref="SP-0002",
+        created_at=now - timedelta(hours=2),
+        text="Sumur kami jadi asin",
+        themes=[{"slug": "kekeringan-air", "evidence": ["asin"]}],
+        place=("kel-lasiana", "Lasiana"),
+    )
+    make_story(
+        ref="SP-0003", state=SubmissionState.QUARANTINED, created_at=now - timedelta(hours=1)
+    )
+    make_story(ref="SP-0004", state=SubmissionState.APPROVED)
+    with Session(engine) as session:
+        assert _refs(queue.list_stories(session)) == ["SP-0001", "SP-0002", "SP-0003"]
+        assert _refs(queue.list_stories(session, status="approved")) == ["SP-0004"]
+        assert _refs(queue.list_stories(session, status="all")) == [
+            "SP-0001",
+            "SP-0002",
+            "SP-0003",
+            "SP-0004",
+        ]
+        assert _refs(queue.list_stories(session, theme="kekeringan-air")) == ["SP-0002"]
+        assert _refs(queue.list_stories(session, place="lasiana")) == ["SP-0002"]
+        assert _refs(queue.list_stories(session, place="kel-oesapa")) == ["SP-0001", "SP-0003"]
+        assert _refs(queue.list_stories(session, search="ASIN")) == ["SP-0002"]
+        # Typed words are literal: % and _ are not wildcards.
+        assert _refs(queue.list_stories(session, search="%")) == []
+        assert _refs(queue.list_stories(session, search="asi_")) == []
+        with pytest.raises(ValueError):
+            queue.list_stories(session, status="nonsense")
+
+
+def test_show_gives_pseudonym_history_and_media(engine: Engine, make_story: MakeStory) -> None:
+    now = utcnow()
+    first = make_story(ref="SP-OLD1", created_at=now - timedelta(days=9), telegram_user_id=777001)
+    with Session(engine) as session:
+        contributor_id = session.get(Submission, first).contributor_id  # type: ignore[union-attr]
+    second = make_story(
+        ref="SP-OLD2", contributor_id=contributor_id, created_at=now - timedelta(days=5)
+    )
+    with Session(engine) as session:
+        story = session.get(Submission, second)
+        assert story is not None
+        transition(session, story, SubmissionState.APPROVED, actor="x")
+        transition(session, story, SubmissionState.SCHEDULED, actor="x")
+        transition(session, story, SubmissionState.PUBLISHED, actor="x")
+        session.commit()
+    make_story(ref="SP-NEW1", contributor_id=contributor_id, media=3, created_at=now)
+    with Session(engine) as session:
+        details = queue.show(session, "sp-new1")
+    assert details.contributor.number == contributor_id
+    assert details.contributor.pseudonym == f"Kontributor #{contributor_id}"
+    assert "777001" not in details.contributor.pseudonym
+    assert (details.contributor.previous, details.contributor.published) == (2, 1)
+    assert len(details.media) == 3
+    assert [e.action for e in details.history] == ["pending_review"]
+    with Session(engine) as session, pytest.raises(NotFound):
+        queue.show(session, "SP-NOPE")

@@ -1,0 +1,51 @@
+"""Stories with real, metadata-free JPEG renditions for the publisher tests."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from publishers.content import Rendition, StoryContent, StoryImage
+
+StoryFactory = Callable[..., StoryContent]
+
+
+def write_jpeg(path: Path, width: int, height: int, shade: int) -> Rendition:
+    """A small JPEG without EXIF, as the pipeline's renditions are."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (shade % 256, 120, 200)).save(buffer, "JPEG", quality=80)
+    path.write_bytes(buffer.getvalue())
+    return Rendition(path, width, height, path.stat().st_size)
+
+
+@pytest.fixture
+def make_story(tmp_path: Path) -> StoryFactory:
+    """`make_story(images=3, text=..., **fields)`: a StoryContent with web and feed renditions."""
+
+    def factory(
+        images: int = 1, text: str = "Air laut masuk ke rumah kami lagi.", **fields: object
+    ) -> StoryContent:
+        story_images = []
+        for n in range(images):
+            story_images.append(
+                StoryImage(
+                    renditions={
+                        "web": write_jpeg(tmp_path / f"p{n}-web.jpg", 64, 48, n * 10),
+                        "feed": write_jpeg(tmp_path / f"p{n}-feed.jpg", 32, 24, n * 10 + 5),
+                    }
+                )
+            )
+        values: dict[str, object] = {
+            "ref": "SP-0042",
+            "place_name": "Oesapa",
+            "themes": ("aksi-warga",),
+            "images": tuple(story_images),
+        }
+        values.update(fields)
+        return StoryContent(text=text, **values)  # type: ignore[arg-type]
+
+    return factory
