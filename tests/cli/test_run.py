@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -128,3 +129,61 @@ async def test_run_talks_through_base_url_and_dispatches(
     logs = stderr_path.read_text(encoding="utf-8", errors="replace")
     assert fake.token not in logs
     assert fake.token.split(":")[1] not in logs
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_run_in_webhook_mode_answers_through_run_webhook(
+    fake: FakeBotAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """With PESISIR_WEBHOOK_URL the process registers it (with the secret) and is answered."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram-hook"
+    env = {
+        **os.environ,
+        "PESISIR_TELEGRAM_TOKEN": fake.token,
+        "PESISIR_TELEGRAM_BASE_URL": fake.base_url,
+        "PESISIR_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
+        "PESISIR_DATA_DIR": str(settings.data_dir),
+        "PESISIR_DATABASE_URL": str(settings.database_url),
+        "PESISIR_WEBHOOK_URL": url,
+        "PESISIR_WEBHOOK_LISTEN": "127.0.0.1",
+        "PESISIR_WEBHOOK_PORT": str(port),
+        "PESISIR_WEBHOOK_SECRET": "hook-Secret_42",
+        "PYTHONPATH": str(ROOT),
+    }
+    stderr_path = tmp_path / "stderr.log"
+    with stderr_path.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "cli",
+            "run",
+            "--no-dispatch",
+            env=env,
+            cwd=tmp_path,
+            stderr=stderr,
+        )
+        try:
+            assert await _wait_until(lambda: fake.webhook.get("url") == url, timeout=60)
+            assert fake.webhook["secret_token"] == "hook-Secret_42"
+            user = fake.user(9002, "Ina", "id")
+            user.command("start")
+            welcome = await user.next_reply(timeout=30)
+            assert "Suara Pesisir" in str(welcome.get("text"))
+            assert fake.webhook_statuses == [200]
+            assert not fake.calls_of("getUpdates")  # no polling beside the webhook
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), timeout=30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+    assert process.returncode == 0
+    logs = stderr_path.read_text(encoding="utf-8", errors="replace")
+    assert "hook-Secret_42" not in logs and fake.token.split(":")[1] not in logs
