@@ -14,7 +14,7 @@ from typing import Any
 from core.i18n import t
 from core.models import Submission
 from core.states import SubmissionState
-from moderation.decisions import THEMES, RejectReason, actor_name
+from moderation.decisions import LATE_PHOTO_FLAG, THEMES, RejectReason, actor_name
 from moderation.queue import StoryDetails
 from publishers.scheduling import SOCIAL_CONSENTS
 
@@ -281,6 +281,12 @@ def main_keyboard(story: Submission, lang: str) -> Keyboard:
         if story.force_anonymous
         else b("anonymous", "anonymous", value=True)
     )
+    # A photo fetched after the pipeline ran waits for a moderator to add it (see pipeline.late).
+    late = (
+        [[b("add_late", "add_late")]]
+        if any(flag.get("kind") == LATE_PHOTO_FLAG for flag in story.flags)
+        else []
+    )
     state = SubmissionState(story.state)
     if state in (S.PENDING_REVIEW, S.NEEDS_INFO):
         return [
@@ -288,6 +294,7 @@ def main_keyboard(story: Submission, lang: str) -> Keyboard:
             [b("ask", "ask"), b("themes", "menu_themes")],
             [b("place", "menu_place"), b("edit", "edit_text")],
             [anonymous, b("quarantine", "quarantine")],
+            *late,
         ]
     if state == S.QUARANTINED:
         return [
@@ -295,12 +302,14 @@ def main_keyboard(story: Submission, lang: str) -> Keyboard:
             [b("release", "release")],
             [b("themes", "menu_themes"), b("place", "menu_place")],
             [b("edit", "edit_text"), anonymous],
+            *late,
         ]
     if state == S.APPROVED:
         rows = [
             [b("themes", "menu_themes"), b("place", "menu_place")],
             [b("edit", "edit_text"), anonymous],
             [b("reject", "menu_reasons"), b("quarantine", "quarantine")],
+            *late,
         ]
         if story.consent in SOCIAL_CONSENTS:  # "internal" (or no consent) never goes out
             rows.insert(0, [b("schedule", "menu_schedule")])

@@ -25,6 +25,7 @@ from core.lifecycle import transition
 from core.models import Contributor, Delivery, Media, Submission
 from core.states import Consent, DeliveryState, MediaKind, SubmissionState
 from core.storage import MediaStore, StoredFile
+from moderation.decisions import LATE_PHOTO_FLAG
 from moderation.withdrawal import withdraw_and_erase
 from publishers.dispatcher import retract_story
 
@@ -473,7 +474,8 @@ def attach_late(
         )
         if refused is not None:
             del flags[refused]  # that refusal was the failed download, now fetched
-        flags.append({"kind": "photo_late", "span": None, "detail": None})
+        if not any(flag.get("kind") == LATE_PHOTO_FLAG for flag in flags):
+            flags.append({"kind": LATE_PHOTO_FLAG, "span": None, "detail": None})
         story.flags = flags
         session.add(story)
         audit.record(

@@ -29,6 +29,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    ReplyParameters,
     Update,
     User,
 )
@@ -63,6 +64,7 @@ from core.states import DeliveryState, SubmissionState
 from core.storage import MediaStore
 from moderation import decisions, permissions, queue, reminders, tokens
 from moderation.decisions import Conflict
+from pipeline import add_late_photos
 from pipeline.places import search_places
 from publishers import scheduling
 from publishers.calendar import parse_local_time
@@ -128,6 +130,7 @@ class Outcome:
     prompt: str | None = None  # a prompt kind to ask for (question, reject_other, place, ...)
     version: int | None = None
     prompt_params: dict[str, Any] = field(default_factory=dict)  # kept with the prompt
+    photos: list[Path] = field(default_factory=list)  # late photos to show under the card
 
 
 def card_link(chat_id: int | None, message_id: int | None) -> str | None:
@@ -395,6 +398,28 @@ class ModerationDesk:
         logger.info("posted the review card of %s", view.ref)
         return message.message_id
 
+    async def show_photos(self, bot: Bot, story_id: int, photos: list[Path]) -> None:
+        """Post photos added to a story as a reply to its card (taken down with the others)."""
+        view = await asyncio.to_thread(self._draw, story_id)
+        if view.chat_id is None or view.message_id is None:
+            return
+        reply = ReplyParameters(view.message_id, allow_sending_without_reply=True)
+        sent: list[int] = []
+        for start in range(0, len(photos), 10):  # an album holds at most 10
+            batch = photos[start : start + 10]
+            if len(batch) == 1:
+                message = await bot.send_photo(
+                    view.chat_id, batch[0].read_bytes(), reply_parameters=reply
+                )
+                sent.append(message.message_id)
+            else:
+                album = [InputMediaPhoto(path.read_bytes()) for path in batch]
+                messages = await bot.send_media_group(view.chat_id, album, reply_parameters=reply)
+                sent += [message.message_id for message in messages]
+        await asyncio.to_thread(
+            self._save_card, story_id, view.chat_id, view.message_id, view.media_ids + sent
+        )
+
     async def redraw(self, bot: Bot, story_id: int, menu: str = "main") -> None:
         """Edit a story's card in place (text and buttons)."""
         view = await asyncio.to_thread(self._draw, story_id, menu)
@@ -483,6 +508,8 @@ class ModerationDesk:
         await query.answer(answer, show_alert=outcome.alert)
         if outcome.redraw:
             await self.redraw(context.bot, row.submission_id, outcome.menu)
+        if outcome.photos:
+            await self.show_photos(context.bot, row.submission_id, outcome.photos)
 
     def _resolve(self, token: str) -> CallbackToken | None:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -573,6 +600,12 @@ class ModerationDesk:
                     return Outcome(
                         answer=t(self.lang, "moderation.answer.unscheduled", count=count)
                     )
+                elif action == "add_late":
+                    shown = add_late_photos(session, story_id, self.store, **kwargs)
+                    _card_handled_here(session, story_id)
+                    session.commit()
+                    answer = t(self.lang, "moderation.answer.late_added", count=len(shown))
+                    return Outcome(answer=answer, photos=shown)
                 elif action in ("ask", "edit_text", "type_place"):
                     kind = {"ask": "question", "edit_text": "edit_text", "type_place": "place"}
                     return Outcome(prompt=kind[action], version=version, redraw=False)

@@ -8,6 +8,7 @@ from core.lifecycle import transition
 from moderation.decisions import (
     Conflict,
     RejectReason,
+    accept_late_photos,
     answer_pending_question,
     approve,
     ask,
@@ -27,6 +28,7 @@ from moderation.withdrawal import withdraw_and_erase
 __all__ = [
     "Conflict",
     "RejectReason",
+    "accept_late_photos",
     "answer_pending_question",
     "approve",
     "ask",

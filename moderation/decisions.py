@@ -182,6 +182,9 @@ def _require_state(story: Submission, allowed: set[SubmissionState], what: str) 
         raise InvalidTransition(f"{story.ref} is {story.state}: cannot {what}")
 
 
+#: The flag of a story with a photo fetched after the pipeline ran (stored, not yet processed).
+LATE_PHOTO_FLAG = "photo_late"
+
 EDITABLE = {S.PENDING_REVIEW, S.NEEDS_INFO, S.QUARANTINED, S.APPROVED, S.REJECTED}
 
 
@@ -499,6 +502,32 @@ def edit_text(
         before={"public_text": story.public_text},
         after={"public_text": text},
         public_text=text,
+    )
+
+
+def accept_late_photos(
+    session: Session,
+    submission_id: int,
+    *,
+    actor: str,
+    expected_version: int,
+    media_ids: list[int],
+) -> Submission:
+    """Record that photos fetched after the pipeline now belong to the story (clears the flag).
+
+    The caller has made their renditions; this is the moderator's decision to show them.
+    """
+    story = _open(session, submission_id, expected_version, editing="add a late photo")
+    flags = [flag for flag in story.flags if flag.get("kind") != LATE_PHOTO_FLAG]
+    return _edit(
+        session,
+        story,
+        actor=actor,
+        expected_version=expected_version,
+        action="late_photos",
+        before={"flags": [flag.get("kind") for flag in story.flags]},
+        after={"media_ids": media_ids},
+        flags=flags,
     )
 
 

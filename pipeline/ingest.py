@@ -128,8 +128,14 @@ def _media_step(session: Session, story: Submission, store: MediaStore) -> int:
         )
         if media.kind in _IMAGE_KINDS and media.path and media.sha256
     ]
+    render_images(session, images, store)
+    return len(images)
+
+
+def render_images(session: Session, images: list[Media], store: MediaStore) -> None:
+    """Read the metadata and make the renditions of stored images, updating their rows."""
     if not images:
-        return 0
+        return
 
     def work(media: Media) -> PhotoResult:
         assert media.path is not None and media.sha256 is not None
@@ -144,7 +150,6 @@ def _media_step(session: Session, story: Submission, store: MediaStore) -> int:
     for media, result in zip(images, results, strict=True):
         _apply_photo_result(media, result, store)
         session.add(media)
-    return len(images)
 
 
 def _apply_photo_result(media: Media, result: PhotoResult, store: MediaStore) -> None:

@@ -433,8 +433,28 @@ class FakeBotAPI:
         }
         if params.get("reply_markup") is not None:
             message["reply_markup"] = params["reply_markup"]
+        reply = params.get("reply_parameters") or {}
+        if reply.get("message_id"):
+            target = self._message_in(chat, int(reply["message_id"]))
+            if target is not None:
+                message["reply_to_message"] = {
+                    k: v for k, v in _public_message(target).items() if k != "reply_to_message"
+                }
+            elif not reply.get("allow_sending_without_reply"):
+                raise ApiError(400, "Bad Request: message to be replied not found")
         chat.messages.append(message)
         return message
+
+    def _message_in(self, chat: FakeChat, message_id: int) -> dict[str, Any] | None:
+        """A message of `chat` by id: one the bot sent, or one a person sent (an update)."""
+        for message in chat.messages:
+            if message["message_id"] == message_id and not message.get("_deleted"):
+                return message
+        for update in self.updates:
+            sent = update.get("message")
+            if sent and sent["message_id"] == message_id and sent["chat"]["id"] == chat.id:
+                return dict(sent)
+        return None
 
     def _find(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._target(params)
@@ -568,7 +588,12 @@ class FakeBotAPI:
                 content["photo"] = [_photo_size(record)]
             if item.get("caption"):
                 content["caption"] = item["caption"]
-            sent.append(_public_message(self._store(chat, content, {})))
+            reply = (
+                {"reply_parameters": params["reply_parameters"]}
+                if "reply_parameters" in params
+                else {}
+            )
+            sent.append(_public_message(self._store(chat, content, reply)))
         return sent
 
     async def _get_chat(self, params: dict[str, Any], _uploads: Any) -> dict[str, Any]:

@@ -19,12 +19,14 @@ from bot.app import BotApp
 from bot.moderators import desk
 from cli.fakebot import FakeBotAPI, FakeGroup, FakeUser, button_texts
 from cli.fakebot.harness import running_bot, settings_for
+from cli.fakebot.images import OESAPA, jpeg
 from core.clock import utcnow
 from core.config import Settings
 from core.i18n import t
 from core.models import AuditEvent, Contributor, Media, Notification, Submission
 from core.states import SubmissionState
 from core.storage import MediaStore
+from tests.jpeg_segments import metadata_in
 from tests.moderation.conftest import add_story
 
 GROUP_ID = -1009876543210
@@ -382,6 +384,47 @@ async def test_withdrawal_after_approval_marks_the_card(world: World) -> None:
     assert button_texts(card) == []
     # The photos are taken down from the group too.
     await until(lambda: not [m for m in w.group.chat.replies if "photo" in m])
+
+
+async def test_a_late_photo_is_added_from_the_card_and_shown_under_it(world: World) -> None:
+    w = world
+    story_id = story(
+        w, "SP-LATE", renditions=1, media=2, flags=[{"kind": "photo_late", "span": None}]
+    )
+    store = MediaStore(w.settings.data_dir)
+    stored = store.put_original(jpeg(gps=OESAPA, label="datang belakangan"), suffix=".jpg")
+    with Session(w.engine) as session:
+        late = session.exec(
+            select(Media).where(Media.submission_id == story_id, Media.position == 1)
+        ).one()
+        late.sha256, late.path, late.size_bytes = stored.sha256, stored.relative, stored.size_bytes
+        session.add(late)
+        session.commit()
+    card = await until(lambda: card_of(w, story_id))
+    assert "foto yang sempat gagal diunduh" in card["text"]
+    assert len([m for m in w.group.chat.replies if "photo" in m]) == 1
+
+    w.group.press(w.eve, "🖼 Tambahkan foto susulan", message=card)  # not a moderator
+    query = w.group.press(w.budi, "🖼 Tambahkan foto susulan", message=card)
+    assert "Foto susulan ditambahkan: 1" in (await w.budi.answer_to(query))["text"]
+    shown = await until(
+        lambda: [m for m in w.group.chat.replies if "photo" in m and m.get("reply_to_message")]
+    )
+    assert shown[0]["reply_to_message"]["message_id"] == card["message_id"]
+    sent = w.fake.file_bytes(shown[0]["photo"][-1]["file_id"])
+    assert metadata_in(sent) == []  # the rendition, never the original with its GPS
+    card = await until(
+        lambda: (c := card_of(w, story_id)) and "menambahkan foto susulan" in c["text"] and c
+    )
+    assert "🖼 Tambahkan foto susulan" not in button_texts(card)
+    assert "foto yang sempat gagal diunduh" not in card["text"]
+    row = row_of(w, story_id)
+    assert row.flags == [] and len(row.card_media_message_ids) == 2
+    with Session(w.engine) as session:
+        actions = session.exec(
+            select(AuditEvent.action).where(AuditEvent.submission_id == story_id)
+        ).all()
+    assert "late_photos" in actions and "refused" in actions
 
 
 async def test_daily_reminder_lists_waiting_stories(world: World) -> None:
