@@ -39,6 +39,7 @@ from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     ContextTypes,
     MessageHandler,
     filters,
@@ -164,6 +165,12 @@ class ModerationDesk:
         return self.settings.moderator_chat_id
 
     # Who may act
+    async def on_member_change(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Someone joined, left, was promoted or demoted: ask Telegram for the admins again, so
+        a demoted admin loses the buttons at once rather than when the cache expires."""
+        self.admins.invalidate()
+        logger.info("the moderators' group changed its members; admin list refreshed on next use")
+
     async def admin_ids(self, bot: Bot) -> frozenset[int]:
         """The group's admins, fetched at most every few minutes."""
         if self.chat_id is None:
@@ -1050,6 +1057,12 @@ def register(application: BotApp, shared: BotServices) -> None:
     else:
         application.add_handler(
             CallbackQueryHandler(the_desk.on_callback, pattern=f"^{CALLBACK_PREFIX}")
+        )
+        application.add_handler(
+            ChatMemberHandler(
+                the_desk.on_member_change, ChatMemberHandler.CHAT_MEMBER, chat_id=the_desk.chat_id
+            ),
+            group=-3,  # before the throttle, which stops other updates of a busy sender
         )
         application.add_handler(
             MessageHandler(

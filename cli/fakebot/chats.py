@@ -468,6 +468,16 @@ class FakeGroup:
         if creator:
             self.creator = user.id
 
+    def set_admin(self, user: FakeUser, admin: bool, *, by: FakeUser | None = None) -> None:
+        """Promote or demote `user`; Telegram tells the bot with a `chat_member` update."""
+        old = self.status_of(user.id)
+        self.members[user.id] = user
+        if admin:
+            self.admins.add(user.id)
+        else:
+            self.admins.discard(user.id)
+        self.server.member_changed(self, user, old, by=by)
+
     def send_text(self, user: FakeUser, text: str) -> dict[str, Any]:
         """`user` posts text in the group."""
         return user.send_text(text, chat=self.chat)

@@ -256,6 +256,22 @@ class FakeBotAPI:
             Failure(status, description, method, count, retry_after if status == 429 else None)
         )
 
+    def member_changed(
+        self, group: FakeGroup, user: FakeUser, old_status: str, *, by: FakeUser | None = None
+    ) -> dict[str, Any]:
+        """Queue the `chat_member` update Telegram sends when a member's status changed."""
+        actor = by or (group.members.get(group.creator) if group.creator else None) or user
+        return self.push_update(
+            "chat_member",
+            {
+                "chat": group.chat.as_json(),
+                "from": actor.as_json(),
+                "date": int(time.time()),
+                "old_chat_member": _member(user, user.id, old_status),
+                "new_chat_member": _member(user, user.id, group.status_of(user.id)),
+            },
+        )
+
     def next_message_id(self) -> int:
         """A fresh message id."""
         return next(self._message_ids)

@@ -296,6 +296,23 @@ async def test_edit_text_themes_and_place(world: World) -> None:
     assert actions[-4:] == ["edit_text", "themes", "themes", "place"]
 
 
+async def test_a_demoted_admin_loses_the_buttons_at_once(world: World) -> None:
+    w = world
+    story_id = story(w, "SP-DEM")
+    card = await until(lambda: card_of(w, story_id))
+    query = w.group.press(w.ana, "🏷 Tema", message=card)  # Ana is an admin: allowed, cached
+    assert (await w.ana.answer_to(query))["text"] in (None, "")
+    card = await until(lambda: card_of(w, story_id))
+    w.group.set_admin(w.ana, False)  # Telegram sends a chat_member update
+    w.group.set_admin(w.eve, True)
+    await w.group.chat.settle()
+    query = w.group.press(w.ana, "⬅️ Kembali", message=card)
+    assert (await w.ana.answer_to(query))["text"] == t("id", "moderation.answer.not_allowed")
+    card = await until(lambda: card_of(w, story_id))
+    query = w.group.press(w.eve, "⬅️ Kembali", message=card)
+    assert (await w.eve.answer_to(query))["text"] in (None, "")
+
+
 async def test_non_moderator_is_refused_and_audited(world: World) -> None:
     w = world
     story_id = story(w, "SP-EVE")
