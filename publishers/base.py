@@ -88,7 +88,11 @@ class Receipt:
 
 
 class Publisher(Protocol):
-    """A channel: `publish` sends one post; `delete` removes it where the platform allows."""
+    """A channel: `publish` sends one post; `delete` removes it where the platform allows.
+
+    A publisher whose limits depend on its server may also have `compose_rules()`, returning
+    the `formatting.ChannelRules` to compose its posts with (Mastodon does).
+    """
 
     name: ClassVar[str]
 

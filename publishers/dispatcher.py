@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Table, and_, func, or_, select, update
@@ -213,18 +213,36 @@ def claim_due(
 # -- composing and building publishers --------------------------------------------------------
 
 
-def compose_post(kind: str, story: StoryContent, campaign_hashtags: Sequence[str]) -> Post:
+def compose_post(
+    kind: str,
+    story: StoryContent,
+    campaign_hashtags: Sequence[str],
+    *,
+    rules: formatting.ChannelRules | None = None,
+) -> Post:
     """The post for one channel kind, with the campaign's and the themes' hashtags.
 
     A publisher class may say `compose_as = "<kind>"` to borrow another kind's composing rules
-    (a test channel or a second outbox-like channel).
+    (a test channel or a second outbox-like channel). `rules`, when given, are the channel's own
+    (see `publisher_rules`) and replace the kind's defaults.
     """
     try:
         rules_kind = str(getattr(registry.publisher_class(kind), "compose_as", kind))
     except KeyError:
         rules_kind = kind
     hashtags = formatting.hashtags_for(list(campaign_hashtags), list(story.themes))
-    return formatting.compose(rules_kind, story, hashtags=hashtags)
+    return formatting.compose(rules_kind, story, hashtags=hashtags, rules=rules)
+
+
+def publisher_rules(publisher: Publisher) -> formatting.ChannelRules | None:
+    """The composing rules a publisher gives for its own server, or None for the kind's.
+
+    A publisher whose limits depend on the server (Mastodon reads `/api/v2/instance`) has a
+    `compose_rules()` method; the limits then live in one place, the publisher, and composing
+    stays a pure function of the story and those rules.
+    """
+    compose_rules = getattr(publisher, "compose_rules", None)
+    return cast("formatting.ChannelRules", compose_rules()) if compose_rules else None
 
 
 def default_publisher_factory(kind: str, config: dict[str, Any], settings: Settings) -> Publisher:
@@ -598,7 +616,6 @@ def dispatch_due(
         try:
             if job.content is None:
                 raise PermanentError(job.content_error or "nothing to publish")
-            post = compose_post(job.kind, job.content, job.hashtags)
             publisher = publishers.get(job.channel_id)
             if publisher is None:
                 try:
@@ -606,6 +623,9 @@ def dispatch_due(
                 except (ConfigError, KeyError) as exc:
                     raise AuthError(f"channel not usable: {exc}") from exc
                 publishers[job.channel_id] = publisher
+            # Composed for this channel's own limits, as its publisher knows them.
+            rules = publisher_rules(publisher)
+            post = compose_post(job.kind, job.content, job.hashtags, rules=rules)
             receipt = publisher.publish(post, idempotency_key=job.idempotency_key)
         except RetryableError as exc:
             if _record_retry(engine, job, worker_id, exc, clock()):

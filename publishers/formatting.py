@@ -4,7 +4,8 @@ Each channel counts text its own way (PLATFORMS.md):
 
 - Telegram: caption ≤ 1024 (message ≤ 4096) UTF-16 code units after entity parsing; we send
   no parse mode, so the visible text is what counts.
-- Mastodon: ≤ 500 grapheme clusters, every http(s) URL counts as 23.
+- Mastodon: ≤ 500 grapheme clusters, every http(s) URL counts as 23, 4 images by default; a
+  server may say otherwise (`GET /api/v2/instance`), so its limits come in as `MastodonLimits`.
 - Bluesky: ≤ 300 grapheme clusters AND ≤ 3000 UTF-8 bytes; hashtags need tag facets at UTF-8
   byte offsets.
 - WordPress and the outbox folder: no limit; WordPress gets a title, escaped HTML and a slug.
@@ -59,7 +60,32 @@ _GRAPHEME_RE = regex.compile(r"\X")
 URL_RE = re.compile(
     r"https?://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?::\d+)?(?:[/?#][^\s]*[^\s.,;:!?)\]'\"])?"
 )
-MASTODON_URL_WEIGHT = 23
+
+
+@dataclass(frozen=True)
+class MastodonLimits:
+    """One Mastodon server's limits (`GET /api/v2/instance` → `configuration`).
+
+    The defaults are Mastodon's documented ones (PLATFORMS.md), used for whatever a server does
+    not tell us.
+    """
+
+    max_characters: int = 500  # statuses.max_characters, in grapheme clusters
+    max_media_attachments: int = 4  # statuses.max_media_attachments
+    characters_reserved_per_url: int = 23  # statuses.characters_reserved_per_url
+    # media_attachments.description_limit (Mastodon ≥ 4.4 says it), in characters (code points,
+    # as Rails counts); 1500 is MediaAttachment::MAX_DESCRIPTION_LENGTH.
+    description_limit: int = 1500
+    # media_attachments.image_size_limit: 16 MB since Mastodon 4.0, 10 MB before, so
+    # 10,000,000 bytes is safe on any server that does not say.
+    image_size_limit: int = 10_000_000
+    # media_attachments.supported_mime_types; None when the server did not say (every Mastodon
+    # takes JPEG, which is all our renditions are).
+    supported_mime_types: frozenset[str] | None = None
+
+
+MASTODON_DEFAULTS = MastodonLimits()
+MASTODON_URL_WEIGHT = MASTODON_DEFAULTS.characters_reserved_per_url
 
 
 # ---------------------------------------------------------------------------- counting
@@ -111,17 +137,19 @@ _KNOWN_GTLDS = frozenset(
 )
 
 
-def _url_weight(match: re.Match[str]) -> str:
-    host = urlsplit(match.group(0)).hostname or ""
+def _recognised_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
     tld = host.rsplit(".", 1)[-1].lower()
-    if len(tld) == 2 or tld in _KNOWN_GTLDS:
-        return "x" * MASTODON_URL_WEIGHT
-    return match.group(0)
+    return len(tld) == 2 or tld in _KNOWN_GTLDS
 
 
-def mastodon_length(text: str) -> int:
-    """Mastodon's StatusLengthValidator count: graphemes, each recognised URL weighing 23."""
-    return graphemes(URL_RE.sub(_url_weight, text))
+def mastodon_length(text: str, url_weight: int = MASTODON_URL_WEIGHT) -> int:
+    """Mastodon's StatusLengthValidator count: graphemes, each recognised URL weighing
+    `url_weight` (the server's `characters_reserved_per_url`, 23 by default)."""
+    placeholder = "x" * url_weight
+    return graphemes(
+        URL_RE.sub(lambda m: placeholder if _recognised_url(m.group(0)) else m.group(0), text)
+    )
 
 
 # ---------------------------------------------------------------------------- channel rules
@@ -139,6 +167,9 @@ class ChannelRules:
     max_dimension_sum: int | None = None  # Telegram: width + height ≤ 10000
     max_aspect_ratio: float | None = None  # Telegram: ≤ 20
     fallback_image_bytes: int | None = None  # a second, looser byte limit (Bluesky)
+    # Alt text is always kept within MAX_ALT_GRAPHEMES; a channel may cap it lower, in code
+    # points (Mastodon's description_limit).
+    max_alt_chars: int | None = None
 
 
 def _no_limit(_: str) -> bool:
@@ -147,6 +178,29 @@ def _no_limit(_: str) -> bool:
 
 def _bluesky_fits(text: str) -> bool:
     return graphemes(text) <= 300 and utf8_bytes(text) <= 3000
+
+
+def mastodon_rules(limits: MastodonLimits) -> ChannelRules:
+    """The composing rules for a Mastodon server with these limits.
+
+    Mastodon keeps images up to 3840x2160 (since 4.0), so `web` (full quality for people who open
+    the photo) goes when it is within the server's byte limit; `feed` is the fallback.
+    """
+
+    def fits(text: str) -> bool:
+        return mastodon_length(text, limits.characters_reserved_per_url) <= limits.max_characters
+
+    types = limits.supported_mime_types
+    # Every rendition is a JPEG: a server that takes no JPEG gets the text alone.
+    max_images = limits.max_media_attachments if types is None or "image/jpeg" in types else 0
+    return ChannelRules(
+        fits,
+        fits,
+        max_images,
+        ("web", "feed"),
+        limits.image_size_limit,
+        max_alt_chars=limits.description_limit,
+    )
 
 
 RULES: dict[str, ChannelRules] = {
@@ -162,16 +216,9 @@ RULES: dict[str, ChannelRules] = {
         max_dimension_sum=10_000,
         max_aspect_ratio=20.0,
     ),
-    # PLATFORMS.md Mastodon: 500 graphemes, URL = 23, 4 images. Mastodon keeps images up to
-    # 3840x2160 (since 4.0) and accepts 16 MB (10 MB before 4.0), so `web` (full quality for
-    # people who open the photo) fits; `feed` is the fallback for an oversized `web`.
-    "mastodon": ChannelRules(
-        lambda s: mastodon_length(s) <= 500,
-        lambda s: mastodon_length(s) <= 500,
-        4,
-        ("web", "feed"),
-        10_000_000,
-    ),
+    # PLATFORMS.md Mastodon: the documented defaults. The Mastodon publisher gives the rules of
+    # its own server (`mastodon_rules(limits)`) through `compose_rules()`.
+    "mastodon": mastodon_rules(MASTODON_DEFAULTS),
     # PLATFORMS.md Bluesky: 300 graphemes and 3000 bytes, 4 images, blob ≤ 2,000,000 bytes
     # (1,000,000 on older PDSes). The app shows images at feed size anyway, so `feed` first,
     # then `web`, each within 1 MB; only if neither fits, anything within 2,000,000 bytes.
@@ -263,19 +310,29 @@ def credit_line(story: StoryContent) -> str:
     return t(lang, f"publishers.credit.{key}", name=name, place=place)
 
 
-def alt_text(story: StoryContent, index: int, number: int, total: int) -> str:
+def alt_text(
+    story: StoryContent, index: int, number: int, total: int, *, max_chars: int | None = None
+) -> str:
     """Photo `index`'s alt: the moderator's text, else 'Foto 2 dari 3, cerita warga Oesapa'.
 
     `number` counts among the `total` photos actually sent. Generated text names only the public
-    place, never the contributor or anything from the photo's metadata.
+    place, never the contributor or anything from the photo's metadata. Either is shortened at a
+    word boundary to MAX_ALT_GRAPHEMES and, when given, `max_chars` code points.
     """
+
+    def fits(text: str) -> bool:
+        return graphemes(text) <= MAX_ALT_GRAPHEMES and (
+            max_chars is None or len(text) <= max_chars
+        )
+
     written = (story.images[index].alt or "").strip()
     if written:
-        return shorten(written, lambda s: graphemes(s) <= MAX_ALT_GRAPHEMES)
+        return shorten(written, fits)
     lang = normalize_language(story.lang)
     place = (story.place_name or "").strip()
     key = ("one" if total == 1 else "many") + ("" if place else "_no_place")
-    return t(lang, f"publishers.alt.{key}", number=number + 1, total=total, place=place)
+    generated = t(lang, f"publishers.alt.{key}", number=number + 1, total=total, place=place)
+    return shorten(generated, fits)
 
 
 def clean_text(text: str) -> str:
@@ -404,7 +461,7 @@ def post_images(story: StoryContent, rules: ChannelRules) -> tuple[tuple[PostIma
     images = tuple(
         PostImage(
             path=rendition.path,
-            alt=alt_text(story, index, number, len(chosen)),
+            alt=alt_text(story, index, number, len(chosen), max_chars=rules.max_alt_chars),
             width=rendition.width,
             height=rendition.height,
             rendition=name,
@@ -492,10 +549,19 @@ def link_facets(text: str) -> list[dict[str, Any]]:
 
 
 def compose(
-    kind: str, story: StoryContent, *, hashtags: Sequence[str], link: str | None = None
+    kind: str,
+    story: StoryContent,
+    *,
+    hashtags: Sequence[str],
+    link: str | None = None,
+    rules: ChannelRules | None = None,
 ) -> Post:
-    """The post for one channel kind: fitted text, hashtags, images with alt text, extras."""
-    rules = rules_for(kind)
+    """The post for one channel kind: fitted text, hashtags, images with alt text, extras.
+
+    `rules` replaces the kind's default rules, for a channel whose server told its own limits
+    (`mastodon_rules(limits)`).
+    """
+    rules = rules if rules is not None else rules_for(kind)
     images, skipped = post_images(story, rules)
     fits = rules.fits if images else rules.fits_without_images
     credit = credit_line(story)

@@ -2,6 +2,11 @@
 
 Mastodon keeps an Idempotency-Key for up to an hour (PLATFORMS.md), so retrying a status within
 that hour cannot post twice; a retried upload only leaves an unattached media item behind.
+
+Each server sets its own limits (characters, URL weight, images, alt text, image bytes) and says
+them at `GET /api/v2/instance`. The publisher reads them once an hour per server
+(`MastodonPublisher.limits`) and hands them to the composer as rules (`compose_rules`); when the
+server does not answer, or leaves a field out, Mastodon's documented defaults stand in.
 """
 
 from __future__ import annotations
@@ -9,7 +14,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import SecretStr
@@ -25,20 +32,77 @@ from publishers.base import (
     Receipt,
     RetryableError,
 )
+from publishers.formatting import MASTODON_DEFAULTS, ChannelRules, MastodonLimits, mastodon_rules
 from publishers.http import TIMEOUT, UPLOAD_TIMEOUT, body_json, new_session, retry_after_seconds
 from publishers.registry import register
 
 logger = logging.getLogger(__name__)
 
+#: `configuration` section and key in `GET /api/v2/instance` of each `MastodonLimits` field.
+_INSTANCE_FIELDS: dict[str, tuple[str, str]] = {
+    "max_characters": ("statuses", "max_characters"),
+    "max_media_attachments": ("statuses", "max_media_attachments"),
+    "characters_reserved_per_url": ("statuses", "characters_reserved_per_url"),
+    "description_limit": ("media_attachments", "description_limit"),
+    "image_size_limit": ("media_attachments", "image_size_limit"),
+    "supported_mime_types": ("media_attachments", "supported_mime_types"),
+}
+# Mastodon before 4.4 does not say its description limit: the default is then right, no warning.
+_QUIETLY_DEFAULTED = frozenset({"description_limit"})
+INSTANCE_TIMEOUT = (5.0, 10.0)
+
+
+def limits_from_instance(payload: Any) -> tuple[MastodonLimits, list[str]]:
+    """The limits in a `GET /api/v2/instance` answer, defaults for what is missing or invalid;
+    also the names of the fields that had to be defaulted."""
+    configuration = payload.get("configuration") if isinstance(payload, dict) else None
+    values: dict[str, Any] = {}
+    defaulted: list[str] = []
+    for name, (section, key) in _INSTANCE_FIELDS.items():
+        part = configuration.get(section) if isinstance(configuration, dict) else None
+        value = part.get(key) if isinstance(part, dict) else None
+        if name == "supported_mime_types":
+            # An empty list is a broken answer, not a server that takes nothing.
+            if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                values[name] = frozenset(v.lower() for v in value)
+        # A count or a size must be a positive whole number; 0, a string or a bool is a broken
+        # answer, and the default is safer than taking it at its word.
+        elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            values[name] = value
+        if name not in values:
+            defaulted.append(name)
+    return MastodonLimits(**values), defaulted
+
+
+@dataclass(frozen=True)
+class _Cached:
+    limits: MastodonLimits
+    expires: float  # on the publisher's monotonic clock
+    read: bool  # True when the server answered (not a fallback to defaults)
+
+
+#: The dispatcher builds new publishers every tick, and a server's limits change only when its
+#: admin reconfigures it: limits live here, per base URL, for the process.
+_LIMITS: dict[str, _Cached] = {}
+
+
+def forget_limits() -> None:
+    """Drop every cached Mastodon server's limits (the next post reads them again)."""
+    _LIMITS.clear()
+
 
 @register("mastodon")
 class MastodonPublisher:
-    """Posts a public status with up to 4 described images."""
+    """Posts a public status with as many described images as its server takes (4 by default)."""
 
     name: ClassVar[str] = "mastodon"
-    # PLATFORMS.md Mastodon: 500 grapheme clusters (URL = 23) and 4 images by default.
-    body_maxlen: ClassVar[int] = 500
-    max_images: ClassVar[int] = 4
+    # PLATFORMS.md Mastodon: 500 grapheme clusters (URL = 23) and 4 images by default; the real
+    # ones come from the server (`limits()`), these are the fallback.
+    default_limits: ClassVar[MastodonLimits] = MASTODON_DEFAULTS
+    # How long a server's limits are trusted; after a failed read, defaults are used for a
+    # shorter while so a server that is down is not asked before every post.
+    limits_ttl_seconds: ClassVar[float] = 3600.0
+    limits_retry_seconds: ClassVar[float] = 300.0
     # PLATFORMS.md Mastodon: on 202 poll GET /api/v1/media/:id (206 while processing); bounded.
     media_poll_attempts: ClassVar[int] = 10
     # PLATFORMS.md Mastodon: 300 requests/5 min, but media uploads only 30 per 30 min.
@@ -52,12 +116,16 @@ class MastodonPublisher:
         visibility: str = "public",
         poll_interval: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.visibility = visibility
         self.poll_interval = poll_interval
         self._sleep = sleep
+        self._clock = clock
+        # For logs: host and port only, never userinfo a base URL might carry.
+        self._server = urlsplit(self.base_url).netloc.rpartition("@")[2] or "mastodon"
         self._session = new_session()
         self._session.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
 
@@ -117,11 +185,69 @@ class MastodonPublisher:
             retry_after=60.0,
         )
 
+    # ------------------------------------------------------------------ limits
+
+    def limits(self) -> MastodonLimits:
+        """This server's limits: cached for the process, else read from `/api/v2/instance`."""
+        now = self._clock()
+        cached = _LIMITS.get(self.base_url)
+        if cached is not None and now < cached.expires:
+            return cached.limits
+        read = self._read_limits()
+        if read is not None:
+            entry = _Cached(read, now + self.limits_ttl_seconds, read=True)
+        elif cached is not None and cached.read:
+            # Limits the server told us an hour ago beat the defaults (it may allow fewer).
+            entry = _Cached(cached.limits, now + self.limits_retry_seconds, read=True)
+        else:
+            entry = _Cached(self.default_limits, now + self.limits_retry_seconds, read=False)
+        _LIMITS[self.base_url] = entry
+        return entry.limits
+
+    def _read_limits(self) -> MastodonLimits | None:
+        """`GET /api/v2/instance` as limits; None (and a warning) when it cannot be read."""
+        try:
+            # A short read timeout: the post must not wait long for a hint with a fallback.
+            response = self._request(
+                "GET", "/api/v2/instance", "instance", timeout=INSTANCE_TIMEOUT
+            )
+            payload = response.json()
+        except PublishError as exc:
+            reason = str(exc)
+        except ValueError:  # requests' JSONDecodeError too
+            reason = "the answer is not JSON"
+        except requests.RequestException as exc:
+            reason = type(exc).__name__  # the class only: its message may quote the URL
+        else:
+            limits, defaulted = limits_from_instance(payload)
+            noisy = [name for name in defaulted if name not in _QUIETLY_DEFAULTED]
+            if noisy:
+                logger.warning(
+                    "mastodon %s: /api/v2/instance gave no usable %s; using the defaults for them",
+                    self._server,
+                    ", ".join(noisy),
+                )
+            types = limits.supported_mime_types
+            if types is not None and "image/jpeg" not in types:
+                logger.warning("mastodon %s takes no JPEG: posts go without photos", self._server)
+            return limits
+        logger.warning(
+            "mastodon %s: could not read its limits (%s); using the defaults",
+            self._server,
+            reason,
+        )
+        return None
+
+    def compose_rules(self) -> ChannelRules:
+        """The composing rules for this server's limits (the dispatcher composes with them)."""
+        return mastodon_rules(self.limits())
+
     # ------------------------------------------------------------------ publishing
 
     def publish(self, post: Post, *, idempotency_key: str) -> Receipt:
         """Upload the images, then create the status under the delivery's idempotency key."""
-        media_ids = [self._upload(image) for image in post.images[: self.max_images]]
+        max_images = self.limits().max_media_attachments
+        media_ids = [self._upload(image) for image in post.images[:max_images]]
         payload: dict[str, Any] = {
             "status": post.text,
             "media_ids": media_ids,

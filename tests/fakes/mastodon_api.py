@@ -1,9 +1,11 @@
-"""A fake Mastodon server (PLATFORMS.md, Mastodon): v2 media, media status, statuses.
+"""A fake Mastodon server (PLATFORMS.md, Mastodon): instance, v2 media, media status, statuses.
 
-Enforces: Bearer token, multipart `file`, description ≤ 1500, the 202 → 206 … → 200 path for
-media processed asynchronously, media ready before attaching, ≤ 4 media, visibility values,
-StatusLengthValidator (500 grapheme clusters, each URL counted as 23), `Idempotency-Key`
-returning the same status, and `{"error": "..."}` bodies.
+Serves `GET /api/v2/instance` (public, as on Mastodon) with its configurable limits, and enforces
+them: Bearer token, multipart `file` of a supported type within `image_size_limit`, description
+≤ `description_limit`, the 202 → 206 … → 200 path for media processed asynchronously, media ready
+before attaching, ≤ `max_media` media, visibility values, StatusLengthValidator (`max_characters`
+grapheme clusters, each URL counted as `url_weight`), `Idempotency-Key` returning the same status,
+and `{"error": "..."}` bodies. Defaults are Mastodon 4's.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ _URL = re.compile(r"https?://[\w.-]+\.[a-z]{2,}(?::\d+)?(?:/[^\s]*[^\s.,!?;:)'\"
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
-def status_length(text: str) -> int:
-    """Mastodon's StatusLengthValidator: grapheme clusters, URLs replaced by 23 characters."""
-    return len(regex.findall(r"\X", _URL.sub("x" * 23, text)))
+def status_length(text: str, url_weight: int = 23) -> int:
+    """Mastodon's StatusLengthValidator: grapheme clusters, each URL counted as `url_weight`."""
+    return len(regex.findall(r"\X", _URL.sub("x" * url_weight, text)))
 
 
 def error(status: int, message: str) -> Response:
@@ -55,6 +57,10 @@ class FakeMastodon(FakePlatform):
     async_media_polls: int = 0  # > 0: uploads answer 202 and need this many 206 polls
     max_characters: int = 500
     max_media: int = 4
+    url_weight: int = 23
+    description_limit: int = 1500
+    image_size_limit: int = 16 * 1024 * 1024
+    supported_mime_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/gif", "image/webp")
     media: dict[str, Media] = field(default_factory=dict)
     statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotency: dict[str, str] = field(default_factory=dict)
@@ -63,10 +69,33 @@ class FakeMastodon(FakePlatform):
         super().__init__()
         self._ids = itertools.count(110_000_000_000_000_001)
 
+    def instance(self) -> dict[str, Any]:
+        """The `GET /api/v2/instance` body: the parts of `configuration` a client reads."""
+        return {
+            "domain": "127.0.0.1",
+            "title": "Fake Mastodon",
+            "version": "4.4.0",
+            "configuration": {
+                "statuses": {
+                    "max_characters": self.max_characters,
+                    "max_media_attachments": self.max_media,
+                    "characters_reserved_per_url": self.url_weight,
+                },
+                "media_attachments": {
+                    "description_limit": self.description_limit,
+                    "image_matrix_limit": 33_177_600,
+                    "image_size_limit": self.image_size_limit,
+                    "supported_mime_types": list(self.supported_mime_types),
+                },
+            },
+        }
+
     def handle(self, request: Request) -> Response:
+        path = request.path
+        if request.method == "GET" and path == "/api/v2/instance":
+            return Response(200, self.instance())  # public: no token needed
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return error(401, "The access token is invalid")
-        path = request.path
         if request.method == "POST" and path == "/api/v2/media":
             return self._upload(request)
         if request.method == "GET" and path.startswith("/api/v1/media/"):
@@ -83,12 +112,19 @@ class FakeMastodon(FakePlatform):
         file = parts.get("file")
         if file is None or not file.filename:
             return error(422, "Validation failed: File can't be blank")
-        if not file.data.startswith(JPEG_MAGIC):
+        if file.content_type not in self.supported_mime_types or not file.data.startswith(
+            JPEG_MAGIC
+        ):
             return error(422, "Validation failed: File content type is invalid")
+        if len(file.data) > self.image_size_limit:
+            limit = self.image_size_limit
+            return error(422, f"Validation failed: File file size must be less than {limit} Bytes")
         description = parts["description"].text if "description" in parts else ""
-        if len(description) > 1500:
+        if len(description) > self.description_limit:
             return error(
-                422, "Validation failed: Description is too long (maximum is 1500 characters)"
+                422,
+                "Validation failed: Description is too long "
+                f"(maximum is {self.description_limit} characters)",
             )
         media = Media(str(next(self._ids)), file.data, description, self.async_media_polls)
         self.media[media.id] = media
@@ -116,7 +152,7 @@ class FakeMastodon(FakePlatform):
         media_ids = [str(m) for m in data.get("media_ids") or []]
         if not text and not media_ids:
             return error(422, "Validation failed: Text can't be blank")
-        if status_length(text) > self.max_characters:
+        if status_length(text, self.url_weight) > self.max_characters:
             return error(
                 422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
             )

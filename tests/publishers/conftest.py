@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from publishers.channels.mastodon import forget_limits
 from publishers.content import Rendition, StoryContent, StoryImage
 
 StoryFactory = Callable[..., StoryContent]
+
+
+@pytest.fixture(autouse=True)
+def _forget_mastodon_limits() -> None:
+    """Each test reads its fake's limits afresh: a later fake may get an earlier one's port."""
+    forget_limits()
 
 
 def write_jpeg(path: Path, width: int, height: int, shade: int) -> Rendition:

@@ -28,7 +28,7 @@ from publishers.dispatcher import (
     retract_story,
 )
 from publishers.scheduling import schedule_story
-from tests.fakes.mastodon_api import FakeMastodon
+from tests.fakes.mastodon_api import FakeMastodon, status_length
 from tests.fakes.server import Response
 from tests.publishers.dispatch_support import (
     CALLS,
@@ -611,3 +611,24 @@ def test_mastodon_is_not_retried_once_it_may_have_forgotten_the_idempotency_key(
         [row] = _deliveries(engine)
         assert row.state == "unknown" and row.last_error == dispatcher.WINDOW_PASSED
         assert [a.kind for a in _alerts(engine)] == ["delivery_unknown"]
+
+
+def test_through_the_real_mastodon_publisher_posts_fit_the_server_limits(
+    engine: Engine, settings: Settings
+) -> None:
+    """The dispatcher composes each post to the limits the channel's server tells, and asks the
+    server once for all three ticks, not once per post."""
+    long_text = "Air laut masuk ke rumah kami lagi, kasur dan buku anak-anak basah. " * 20
+    with FakeMastodon(max_characters=300) as fake:
+        real = settings.model_copy(
+            update={"mastodon_base_url": fake.url, "mastodon_token": SecretStr(fake.token)}
+        )
+        _world(engine, stories=3, channels=(("masto", "mastodon"),), text=long_text)
+        for minute in range(3):  # the channel's rate: one post a minute, one tick each
+            at = AFTER + timedelta(minutes=minute)
+            assert dispatch_due(engine, real, worker_id="w1", now=at).sent == 1
+        assert len(fake.statuses) == 3
+        for status in fake.statuses.values():
+            assert 280 <= status_length(status["content"]) <= 300
+            assert status["content"].split("\n\n", 1)[0].endswith("…")
+        assert len(fake.calls("/api/v2/instance")) == 1

@@ -13,11 +13,15 @@ from hypothesis import strategies as st
 from publishers.content import Rendition, StoryContent, StoryImage
 from publishers.formatting import (
     ELLIPSIS,
+    MASTODON_DEFAULTS,
+    RULES,
+    MastodonLimits,
     compose,
     fit_text,
     graphemes,
     hashtags_for,
     mastodon_length,
+    mastodon_rules,
     slug_for,
     utf8_bytes,
     utf16_units,
@@ -191,6 +195,40 @@ def test_wordpress_title_html_and_slug() -> None:
     assert "Cerita: Maria, Oesapa" in post.html
     assert post.slug == "cerita-sp-0042" == slug_for("SP-0042")
     assert post.hashtags == ("AdilUntukBumi", "Kupang")
+
+
+@pytest.mark.parametrize("max_characters", [150, 300, 500, 1000, 5000])
+def test_mastodon_rules_follow_the_server_limits(max_characters: int, tmp_path: Path) -> None:
+    limits = MastodonLimits(
+        max_characters=max_characters,
+        max_media_attachments=2,
+        characters_reserved_per_url=40,
+        description_limit=30,
+        image_size_limit=200_000,  # `web` (400 kB) is too big, `feed` (150 kB) fits
+    )
+    link = "https://suarapesisir.org/cerita/" + "x" * 80
+    images = tuple(_image(tmp_path, n, alt="Ibu menimba air di sumur yang payau") for n in range(3))
+    story = _story("banjir " * 2000, images=images)
+    post = compose("mastodon", story, hashtags=CAMPAIGN, link=link, rules=mastodon_rules(limits))
+    assert max_characters - 10 <= mastodon_length(post.text, url_weight=40) <= max_characters
+    assert set(post.text.split("\n\n")[0].removesuffix(ELLIPSIS).split()) == {"banjir"}
+    assert link in post.text
+    assert [image.rendition for image in post.images] == ["feed", "feed"]
+    assert [image.alt for image in post.images] == ["Ibu menimba air di sumur yang…"] * 2
+
+
+def test_mastodon_default_rules_are_the_documented_limits(tmp_path: Path) -> None:
+    documented = MastodonLimits(
+        max_characters=500, max_media_attachments=4, characters_reserved_per_url=23
+    )
+    assert documented == MASTODON_DEFAULTS
+    assert RULES["mastodon"].max_images == 4 and RULES["mastodon"].max_alt_chars == 1500
+    story = _story("banjir " * 200, images=tuple(_image(tmp_path, n) for n in range(6)))
+    default = compose("mastodon", story, hashtags=CAMPAIGN)
+    explicit = compose(
+        "mastodon", story, hashtags=CAMPAIGN, rules=mastodon_rules(MASTODON_DEFAULTS)
+    )
+    assert default == explicit
 
 
 def test_unknown_kind_is_refused() -> None:
