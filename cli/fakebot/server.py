@@ -291,16 +291,29 @@ class FakeBotAPI:
         """Deliver queued updates to the webhook one at a time, as Telegram does."""
         async with aiohttp.ClientSession() as session:
             while not self._webhook_queue.empty():
-                update = self._webhook_queue.get_nowait()
-                headers = {}
-                if self.webhook.get("secret_token"):
-                    headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
+                await self._deliver(session, self._webhook_queue.get_nowait())
+
+    async def _deliver(self, session: aiohttp.ClientSession, update: dict[str, Any]) -> None:
+        """Post one update until the webhook takes it. Like Telegram, keep trying a webhook that
+        is not listening yet (python-telegram-bot calls setWebhook before its server is up)."""
+        delay = 0.05
+        for _ in range(60):
+            headers = {}
+            if self.webhook.get("secret_token"):
+                headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
+            try:
                 async with session.post(
                     self.webhook["url"], json=update, headers=headers
                 ) as response:
                     self.webhook_statuses.append(response.status)
                     if response.status == 200:
                         self._confirmed = max(self._confirmed, update["update_id"])
+                        return
+            except aiohttp.ClientConnectionError:
+                pass  # not listening (yet)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        logger.warning("the webhook never took update %s", update["update_id"])
 
     def pending_updates(self) -> list[dict[str, Any]]:
         """Updates the bot has not confirmed yet."""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import httpx
 import pytest
+from aiohttp import web
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
 
@@ -69,3 +73,34 @@ async def test_groups_admins_and_media_sent_by_the_bot(fake: FakeBotAPI) -> None
         await bot.delete_message(group.id, sent[0].message_id)
     assert group.chat.photos() == [pictures[1], pictures[0]]
     assert group.chat.last_reply["caption"] == "SP-7K3Q ✅"
+
+
+async def test_a_webhook_not_listening_yet_still_gets_the_update(fake: FakeBotAPI) -> None:
+    # python-telegram-bot registers its webhook before its server listens; Telegram retries.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    received: list[dict[str, object]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    async with await _bot(fake) as bot:
+        await bot.set_webhook(f"http://127.0.0.1:{port}/hook")
+    fake.user(43, "Yuli").command("start")
+    await asyncio.sleep(0.3)  # nobody listens yet: the first tries are refused
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        for _ in range(100):
+            if received:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await runner.cleanup()
+    assert [update["message"]["text"] for update in received] == ["/start"]  # type: ignore[index]
+    assert fake.webhook_statuses == [200] and not fake.pending_updates()
