@@ -174,10 +174,12 @@ def _report(ctx: DemoContext) -> None:
     echo(f"  database:       {common.describe_url(ctx.settings.effective_database_url)}")
     originals = ctx.settings.data_dir.resolve() / "private" / "originals"
     count = sum(1 for p in originals.rglob("*") if p.is_file()) if originals.exists() else 0
-    echo(f"  originals:      {originals} ({count} files, named by SHA-256; private)")
+    files = "file" if count == 1 else "files"
+    echo(f"  originals:      {originals} ({count} {files}, named by SHA-256; private)")
     outbox = ctx.settings.effective_outbox_dir.resolve()
     posts = sum(1 for _ in outbox.rglob("post.json")) if outbox.exists() else 0
-    echo(f"  outbox channel: {outbox} ({posts} posts, photos without metadata)")
+    written = "post" if posts == 1 else "posts"
+    echo(f"  outbox channel: {outbox} ({posts} {written}, photos without metadata)")
     echo("  try:            pesisir queue list · pesisir audit REF · pesisir posts list")
     echo(f"                  (with PESISIR_DATA_DIR={ctx.settings.data_dir})")
 
