@@ -67,7 +67,7 @@ from moderation import decisions, permissions, queue, reminders, tokens
 from moderation.decisions import Conflict
 from pipeline import add_late_photos
 from pipeline.places import search_places
-from publishers import scheduling
+from publishers import alert_late_posts, scheduling
 from publishers.calendar import parse_local_time
 from publishers.campaigns import get_campaign, list_campaigns, next_free_slot
 
@@ -491,6 +491,9 @@ class ModerationDesk:
                     raise
                 except TelegramError as error:
                     logger.warning("could not redraw card #%s: %s", story_id, type(error).__name__)
+        # The bot looks too, so late posts are reported even when no dispatcher runs (a read
+        # with nothing to report; it writes only when a post is newly late).
+        await asyncio.to_thread(alert_late_posts, self.engine, self.settings)
         await notifier.drain_once(bot, self.engine, self.settings)
 
     # Buttons

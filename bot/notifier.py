@@ -24,6 +24,7 @@ from core.config import Settings
 from core.i18n import catalog, normalize_language, t
 from core.models import Contributor, Notification
 from core.states import Audience, NotificationState
+from publishers.late_posts import describe
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ def render(kind: str, params: dict[str, Any], lang: str) -> str:
             values["reason"] = note or code
         if code == "other" and not note:
             values["reason"] = t(lang, "notify.reason.cannot_verify")
+    if kind == "posts_late":
+        values["posts"] = "\n".join(describe(lang, post) for post in values.get("posts", []))
     for name, value in values.items():
         if isinstance(value, list):  # links, posts: one per line
             values[name] = "\n".join(_line(item) for item in value)

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     wordpress_user: str | None = None
     wordpress_app_password: SecretStr | None = None
     dispatch_interval_seconds: float = 5.0
+    # A post still unsent this long after its time is reported to the moderators' group (0: off).
+    late_post_alert_minutes: float = 15.0
 
     log_level: str = "INFO"
 

@@ -294,3 +294,5 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime = _created()
     sent_at: datetime | None = _ts()
+    # When the moderators' group was told this post is late (once per post; see late_posts).
+    late_alerted_at: datetime | None = _ts()

@@ -12,6 +12,7 @@ from publishers.base import (
 from publishers.dispatcher import dispatch_due, retract_story, run_worker, start_scheduler
 from publishers.factory import build_publisher
 from publishers.formatting import compose, hashtags_for
+from publishers.late_posts import alert_late_posts
 from publishers.scheduling import autofill, schedule_story, unschedule
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Publisher",
     "Receipt",
     "RetryableError",
+    "alert_late_posts",
     "autofill",
     "build_publisher",
     "compose",

@@ -37,6 +37,7 @@ from publishers.base import (
     UncertainError,
 )
 from publishers.content import StoryContent
+from publishers.late_posts import alert_if_sent_late, alert_late_posts
 from publishers.scheduling import SOCIAL_CONSENTS, content_for, mark_published_if_done
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ MAX_ATTEMPTS = 8
 LEASE_SECONDS = 900
 #: Deliveries claimed per tick per worker.
 BATCH = 20
+#: How often `pesisir run` looks for late posts (`pesisir worker` looks every tick).
+LATE_CHECK_SECONDS = 60.0
 #: Error text kept on the row and in alerts (platform messages can be long).
 ERROR_CHARS = 300
 
@@ -424,7 +427,13 @@ def _finish(
 
 
 def _record_sent(
-    engine: Engine, job: _Job, worker_id: str, receipt: Receipt, now: datetime
+    engine: Engine,
+    job: _Job,
+    worker_id: str,
+    receipt: Receipt,
+    now: datetime,
+    *,
+    settings: Settings,
 ) -> None:
     _finish(
         engine,
@@ -432,6 +441,7 @@ def _record_sent(
         worker_id,
         now,
         DeliveryState.SENT.value,
+        after=lambda session: alert_if_sent_late(session, settings, job.delivery_id, now),
         remote_id=receipt.remote_id,
         remote_url=receipt.url,
         receipt={"remote_id": receipt.remote_id, "url": receipt.url, "extra": receipt.extra},
@@ -652,7 +662,7 @@ def dispatch_due(
             else:
                 stats.unknown += 1
         else:
-            _record_sent(engine, job, worker_id, receipt, clock())
+            _record_sent(engine, job, worker_id, receipt, clock(), settings=settings)
             stats.sent += 1
             # A separate transaction, after the sent row is committed: of two workers finishing
             # a story's last two posts, the later one sees both sent.
@@ -865,6 +875,7 @@ def run_worker(
     while not stop.is_set():
         try:
             expire_leases(engine)
+            alert_late_posts(engine, settings)
             stats = run_tick(
                 engine,
                 settings,
@@ -905,6 +916,15 @@ def start_scheduler(engine: Engine, settings: Settings, *, worker_id: str) -> Ba
         seconds=max(30.0, settings.dispatch_interval_seconds),
         kwargs={"engine": engine},
         id="expire_leases",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        alert_late_posts,
+        "interval",
+        seconds=LATE_CHECK_SECONDS,
+        kwargs={"engine": engine, "settings": settings},
+        id="late_posts",
         max_instances=1,
         coalesce=True,
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 02:32:03.961201
+Create Date: 2026-11-23 03:28:45.328062
 """
 
 from collections.abc import Sequence
@@ -212,6 +212,7 @@ def upgrade() -> None:
         sa.Column("created_at", core.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", core.db_types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", core.db_types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("late_alerted_at", core.db_types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
             ["campaigns.id"],

@@ -23,9 +23,12 @@ from cli.fakebot.images import OESAPA, jpeg
 from core.clock import utcnow
 from core.config import Settings
 from core.i18n import t
-from core.models import AuditEvent, Contributor, Media, Notification, Submission
+from core.models import AuditEvent, Contributor, Delivery, Media, Notification, Submission
 from core.states import SubmissionState
 from core.storage import MediaStore
+from publishers.campaigns import ensure_default_campaign
+from publishers.channels_config import add_channel
+from publishers.scheduling import schedule_story
 from tests.jpeg_segments import metadata_in
 from tests.moderation.conftest import add_story
 
@@ -442,6 +445,34 @@ async def test_a_late_photo_is_added_from_the_card_and_shown_under_it(world: Wor
             select(AuditEvent.action).where(AuditEvent.submission_id == story_id)
         ).all()
     assert "late_photos" in actions and "refused" in actions
+
+
+async def test_a_late_post_is_reported_in_the_group_without_any_dispatcher(world: World) -> None:
+    w = world
+    story_id = story(w, "SP-TELAT", state=SubmissionState.APPROVED)
+    with Session(w.engine) as session:
+        add_channel(session, name="outbox", kind="outbox")
+        ensure_default_campaign(session)
+        session.commit()
+        schedule_story(
+            session,
+            submission_id=story_id,
+            campaign_slug="adil-untuk-bumi",
+            at=None,
+            channels=None,
+            actor="moderator:Ana",
+        )
+        session.commit()
+        [delivery] = session.exec(select(Delivery)).all()
+        delivery.scheduled_at = utcnow() - timedelta(minutes=20)  # nobody ran a worker
+        session.add(delivery)
+        session.commit()
+    [alert] = await until(
+        lambda: [m for m in w.group.chat.replies if m.get("text", "").startswith("⏰")]
+    )
+    assert "SP-TELAT → outbox" in alert["text"] and "belum dicoba" in alert["text"]
+    await asyncio.sleep(0.3)  # more polls: told once
+    assert len([m for m in w.group.chat.replies if m.get("text", "").startswith("⏰")]) == 1
 
 
 async def test_daily_reminder_lists_waiting_stories(world: World) -> None:

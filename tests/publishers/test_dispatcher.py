@@ -355,7 +355,9 @@ def test_a_slow_send_that_finishes_after_its_lease_still_records_the_receipt(
     assert job is not None
     from publishers.base import Receipt
 
-    dispatcher._record_sent(engine, job, "slow", Receipt("r-1", "https://x.test/1"), AFTER)
+    dispatcher._record_sent(
+        engine, job, "slow", Receipt("r-1", "https://x.test/1"), AFTER, settings=settings
+    )
     [row] = _deliveries(engine)
     assert (row.state, row.remote_id) == ("sent", "r-1")
 

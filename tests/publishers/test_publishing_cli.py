@@ -136,6 +136,8 @@ def test_publishing_messages_exist_in_both_languages_for_every_alert() -> None:
         "delivery_unknown",
         "channel_paused",
         "posts_not_deleted",
+        "posts_late",
+        "late_post_sent",
     }
     assert set(loaded["id"]["notify"]) == kinds
     text = t("en", "publishing.notify.channel_paused", channel="tele", error="401")

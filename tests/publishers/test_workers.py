@@ -32,8 +32,16 @@ ROOT = Path(__file__).resolve().parents[2]
 PAST = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
 
-def _seed(engine: Engine, url: str, count: int, *, texts: list[str] | None = None) -> None:
-    """`count` scheduled stories, each with one due delivery to the `fake` HTTP channel."""
+def _seed(
+    engine: Engine,
+    url: str,
+    count: int,
+    *,
+    texts: list[str] | None = None,
+    due: datetime = PAST,
+) -> None:
+    """`count` scheduled stories, each with one delivery to the `fake` HTTP channel, due at
+    `due` (long ago by default, so late-post alerts are expected)."""
     with Session(engine) as session:
         channel = add_channel(session, name="fake", kind="test-http", config={"url": url})
         campaign = create_campaign(
@@ -76,8 +84,8 @@ def _seed(engine: Engine, url: str, count: int, *, texts: list[str] | None = Non
                     "submission_id": story_id,
                     "campaign_id": campaign_id,
                     "channel_id": channel_id,
-                    "scheduled_at": PAST + timedelta(seconds=n),
-                    "next_attempt_at": PAST + timedelta(seconds=n),
+                    "scheduled_at": due + timedelta(seconds=n),
+                    "next_attempt_at": due + timedelta(seconds=n),
                     "state": "pending",
                     "attempts": 0,
                     "idempotency_key": idempotency_key(story_id, campaign_id, channel_id or 0),
@@ -181,7 +189,7 @@ def test_a_worker_killed_mid_send_leaves_unknown_and_nothing_is_resent(
 ) -> None:
     texts = ["Cerita pertama, sampai dengan selamat.", "Cerita kedua: BLOCK-HERE di tengah kirim."]
     with CountingServer(block_text="BLOCK-HERE").running() as server:
-        _seed(engine, server.url, 2, texts=texts)
+        _seed(engine, server.url, 2, texts=texts, due=datetime.now(UTC))  # due now, not late
         with _workers(database_url, tmp_path, 1) as [worker]:
             assert server.blocked.wait(20), "the worker never reached the fake channel"
             worker.send_signal(signal.SIGKILL)
@@ -215,7 +223,11 @@ def test_start_scheduler_ticks_dispatch_in_the_background(
         fast = settings.model_copy(update={"dispatch_interval_seconds": 0.05})
         scheduler = start_scheduler(engine, fast, worker_id="in-bot")
         try:
-            assert {job.id for job in scheduler.get_jobs()} == {"dispatch", "expire_leases"}
+            assert {job.id for job in scheduler.get_jobs()} == {
+                "dispatch",
+                "expire_leases",
+                "late_posts",
+            }
             _wait_for(lambda: _count_by_state(engine).get("sent", 0) == 3, 20)
         finally:
             scheduler.shutdown(wait=True)
