@@ -4,6 +4,7 @@ A row's text is the catalog message `notify.<kind>` filled with its params, rend
 time in the contributor's current language (moderators' rows in PESISIR_DEFAULT_LANGUAGE).
 Delivery retries with capped exponential backoff; 403 (the contributor blocked the bot) marks
 the contributor and the row `blocked`, never retried; Telegram's `retry_after` is obeyed.
+Rows are claimed atomically, so several bot processes may drain the same outbox.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 from telegram import Bot
@@ -32,6 +34,10 @@ MAX_ATTEMPTS = 8
 BASE_BACKOFF_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 3600.0
 BATCH = 50
+#: How long a claimed row is this process's to send before another may take it.
+LEASE_SECONDS = 120.0
+
+NOTIFICATIONS: Table = Notification.__table__  # type: ignore[attr-defined]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -81,21 +87,46 @@ class _Job:
     contributor_id: int | None
 
 
+def _claim_ids(engine: Engine, now: datetime) -> list[int]:
+    """Take the due rows for this process: one atomic `UPDATE … RETURNING` that moves their next
+    attempt a lease ahead, so another bot process (webhook replicas) skips them. A process that
+    dies mid-send leaves them due again when the lease ends: told twice rather than never."""
+    n = NOTIFICATIONS.c
+    due = (
+        select(n.id)
+        .where(
+            n.state == NotificationState.PENDING.value,
+            or_(n.next_attempt_at.is_(None), n.next_attempt_at <= now),
+        )
+        .order_by(n.id)
+        .limit(BATCH)
+    )
+    lease = {"next_attempt_at": now + timedelta(seconds=LEASE_SECONDS)}
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Rows another process is claiming right now are skipped, not waited for; the
+            # locked selection is computed once (see publishers.dispatcher._claim_batch).
+            chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+            statement = update(NOTIFICATIONS).where(n.id == chosen.c.id)
+        else:  # SQLite: one writer at a time, the statement is atomic
+            statement = update(NOTIFICATIONS).where(n.id.in_(due.scalar_subquery()))
+        claimed = connection.execute(
+            statement.where(n.state == NotificationState.PENDING.value)
+            .values(**lease)
+            .returning(n.id)
+        )
+        return sorted(int(row_id) for row_id in claimed.scalars())
+
+
 def _claim_due(engine: Engine, settings: Settings, now: datetime) -> list[_Job]:
-    """Due pending rows with their destination and rendered text (rows that cannot go, fail)."""
-    jobs = []
+    """Claim due pending rows; their destination and rendered text (rows that cannot go, fail)."""
+    jobs: list[_Job] = []
+    ids = _claim_ids(engine, now)
+    if not ids:
+        return jobs
     with Session(engine, expire_on_commit=False) as session:
         statement = (
-            select(Notification)
-            .where(
-                Notification.state == NotificationState.PENDING.value,
-                or_(
-                    col(Notification.next_attempt_at).is_(None),
-                    col(Notification.next_attempt_at) <= now,
-                ),
-            )
-            .order_by(col(Notification.id))
-            .limit(BATCH)
+            select(Notification).where(col(Notification.id).in_(ids)).order_by(col(Notification.id))
         )
         for row in session.exec(statement):
             assert row.id is not None
@@ -174,7 +205,7 @@ async def drain_once(bot: Bot, engine: Engine, settings: Settings) -> int:
     """Send every due notification once; returns how many were sent."""
     jobs = await asyncio.to_thread(_claim_due, engine, settings, utcnow())
     sent = 0
-    for job in jobs:
+    for index, job in enumerate(jobs):
         assert job.chat_id is not None
         try:
             await bot.send_message(chat_id=job.chat_id, text=job.text)
@@ -192,16 +223,19 @@ async def drain_once(bot: Bot, engine: Engine, settings: Settings) -> int:
             delay = error.retry_after
             seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
             logger.warning("notification %s: rate limited for %.0f s", job.id, seconds)
-            await asyncio.to_thread(
-                _finish,
-                engine,
-                job,
-                state=None,
-                error="rate limited (429)",
-                retry_at=utcnow() + timedelta(seconds=seconds),
-                count_attempt=False,
-            )
-            break  # the whole bot is rate limited: stop this round
+            # The whole bot is rate limited: this and the rest of the batch wait until Telegram
+            # allows sending again (not until their lease ends).
+            for waiting in jobs[index:]:
+                await asyncio.to_thread(
+                    _finish,
+                    engine,
+                    waiting,
+                    state=None,
+                    error="rate limited (429)" if waiting is job else None,
+                    retry_at=utcnow() + timedelta(seconds=seconds),
+                    count_attempt=False,
+                )
+            break
         except BadRequest as error:
             logger.warning("notification %s refused by Telegram: %s", job.id, error.message)
             await asyncio.to_thread(

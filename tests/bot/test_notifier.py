@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -208,3 +209,39 @@ async def test_a_contributor_who_unblocks_and_writes_again_is_told_again(
     later = _note(engine, person.id, "question", ref="SP-U2", question="Kapan?")
     await drain_once(tg, engine, settings)
     assert _row(engine, later).state == "sent"
+
+
+async def test_two_bot_processes_draining_at_once_tell_each_person_once(
+    fake: FakeBotAPI, tg: Bot, engine: Engine, settings: Settings
+) -> None:
+    # Webhook replicas behind a load balancer both drain the outbox: each row is claimed once.
+    notes = []
+    for number in range(30):
+        user = fake.user(7300 + number)
+        notes.append(_note(engine, _person(engine, user.id), "approved", ref=f"SP-{number:04d}"))
+    async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url) as other:
+        sent = await asyncio.gather(
+            drain_once(tg, engine, settings), drain_once(other, engine, settings)
+        )
+    assert sum(sent) == 30
+    chats = [call["chat_id"] for call in fake.calls_of("sendMessage")]
+    assert sorted(chats) == [7300 + number for number in range(30)]  # nobody twice
+    assert {_row(engine, note).state for note in notes} == {"sent"}
+
+
+async def test_a_429_holds_the_rest_of_the_batch_until_telegram_allows(
+    fake: FakeBotAPI, tg: Bot, engine: Engine, settings: Settings
+) -> None:
+    notes = [
+        _note(engine, _person(engine, fake.user(7400 + n).id), "approved", ref=f"SP-R{n}")
+        for n in range(3)
+    ]
+    fake.fail_next("sendMessage", retry_after=20)
+    before = utcnow()
+    assert await drain_once(tg, engine, settings) == 0
+    for note in notes:
+        row = _row(engine, note)
+        assert (row.state, row.attempts) == ("pending", 0)
+        assert row.next_attempt_at is not None
+        assert 19 <= (as_utc(row.next_attempt_at) - before).total_seconds() <= 25
+    assert len(fake.calls_of("sendMessage")) == 1  # stopped after the 429
