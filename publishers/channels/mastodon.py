@@ -47,6 +47,13 @@ _INSTANCE_FIELDS: dict[str, tuple[str, str]] = {
     "image_size_limit": ("media_attachments", "image_size_limit"),
     "supported_mime_types": ("media_attachments", "supported_mime_types"),
 }
+#: Top-level keys of a `/api/v1/instance` answer from Pleroma/Akkoma, by `MastodonLimits` field.
+_V1_FIELDS = {
+    "max_characters": "max_toot_chars",
+    "max_media_attachments": "max_media_attachments",
+    "description_limit": "description_limit",
+    "image_size_limit": "upload_limit",
+}
 # Mastodon before 4.4 does not say its description limit: the default is then right, no warning.
 _QUIETLY_DEFAULTED = frozenset({"description_limit"})
 INSTANCE_TIMEOUT = (5.0, 10.0)
@@ -71,6 +78,17 @@ def limits_from_instance(payload: Any) -> tuple[MastodonLimits, list[str]]:
             values[name] = value
         if name not in values:
             defaulted.append(name)
+    # Pleroma, Akkoma and Mastodon forks answer `/api/v1/instance` with top-level keys instead.
+    for name, key in _V1_FIELDS.items():
+        value = payload.get(key) if isinstance(payload, dict) else None
+        if (
+            name in defaulted
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and value > 0
+        ):
+            values[name] = value
+            defaulted.remove(name)
     return MastodonLimits(**values), defaulted
 
 
@@ -208,10 +226,7 @@ class MastodonPublisher:
         """`GET /api/v2/instance` as limits; None (and a warning) when it cannot be read."""
         try:
             # A short read timeout: the post must not wait long for a hint with a fallback.
-            response = self._request(
-                "GET", "/api/v2/instance", "instance", timeout=INSTANCE_TIMEOUT
-            )
-            payload = response.json()
+            payload = self._instance()
         except PublishError as exc:
             reason = str(exc)
         except ValueError:  # requests' JSONDecodeError too
@@ -223,7 +238,7 @@ class MastodonPublisher:
             noisy = [name for name in defaulted if name not in _QUIETLY_DEFAULTED]
             if noisy:
                 logger.warning(
-                    "mastodon %s: /api/v2/instance gave no usable %s; using the defaults for them",
+                    "mastodon %s: no usable %s in its instance answer; using the defaults for them",
                     self._server,
                     ", ".join(noisy),
                 )
@@ -237,6 +252,19 @@ class MastodonPublisher:
             reason,
         )
         return None
+
+    def _instance(self) -> Any:
+        """`GET /api/v2/instance`, or `/api/v1/instance` where v2 is missing (Mastodon before
+        4.0, Pleroma, Akkoma); raises a `PublishError` or a requests error."""
+        # A short read timeout: the post must not wait long for a hint with a fallback.
+        response = self._session.get(f"{self.base_url}/api/v2/instance", timeout=INSTANCE_TIMEOUT)
+        if response.status_code == 404:
+            response = self._session.get(
+                f"{self.base_url}/api/v1/instance", timeout=INSTANCE_TIMEOUT
+            )
+        if response.status_code >= 400:
+            raise classify("instance", response.status_code, response.headers, body_json(response))
+        return response.json()
 
     def compose_rules(self) -> ChannelRules:
         """The composing rules for this server's limits (the dispatcher composes with them)."""

@@ -61,6 +61,9 @@ class FakeMastodon(FakePlatform):
     description_limit: int = 1500
     image_size_limit: int = 16 * 1024 * 1024
     supported_mime_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/gif", "image/webp")
+    #: "v2": Mastodon 4; "v1": Mastodon 3.x (no /api/v2/instance); "pleroma": Pleroma/Akkoma
+    #: (no v2, limits as top-level keys of /api/v1/instance).
+    instance_api: str = "v2"
     media: dict[str, Media] = field(default_factory=dict)
     statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
     idempotency: dict[str, str] = field(default_factory=dict)
@@ -90,10 +93,28 @@ class FakeMastodon(FakePlatform):
             },
         }
 
+    def instance_v1(self) -> dict[str, Any]:
+        """The `GET /api/v1/instance` body: Mastodon 3.x nests `configuration` as v2 does;
+        Pleroma and Akkoma put the limits at the top level."""
+        if self.instance_api == "pleroma":
+            return {
+                "uri": "127.0.0.1",
+                "version": "2.7.2 (compatible; Pleroma 2.6.0)",
+                "max_toot_chars": self.max_characters,
+                "max_media_attachments": self.max_media,
+                "description_limit": self.description_limit,
+                "upload_limit": self.image_size_limit,
+            }
+        return {"uri": "127.0.0.1", "version": "3.5.3", **self.instance()}
+
     def handle(self, request: Request) -> Response:
         path = request.path
         if request.method == "GET" and path == "/api/v2/instance":
+            if self.instance_api != "v2":
+                return error(404, "Record not found")
             return Response(200, self.instance())  # public: no token needed
+        if request.method == "GET" and path == "/api/v1/instance":
+            return Response(200, self.instance_v1())
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return error(401, "The access token is invalid")
         if request.method == "POST" and path == "/api/v2/media":

@@ -426,3 +426,16 @@ def test_an_instance_answer_that_is_not_json_means_defaults(
     # Defaults say 4 photos; the server refuses more than 2: a permanent error, never a crash.
     with pytest.raises(PermanentError, match="can't be more than 2"):
         sender.publish(composed_for(sender, make_story(images=3)), idempotency_key="html")
+
+
+@pytest.mark.parametrize("api", ["v1", "pleroma"])
+def test_a_server_without_the_v2_instance_endpoint_is_read_from_v1(
+    fake: FakeMastodon, make_story: StoryFactory, api: str
+) -> None:
+    fake.instance_api, fake.max_characters, fake.max_media = api, 300, 2
+    sender = publisher(fake)
+    limits = sender.limits()
+    assert (limits.max_characters, limits.max_media_attachments) == (300, 2)
+    post = composed_for(sender, make_story(images=4, text=LONG))
+    assert status_length(post.text) <= 300 and len(post.images) == 2
+    assert sender.publish(post, idempotency_key=f"old-{api}").remote_id in fake.statuses
