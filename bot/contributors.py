@@ -869,18 +869,38 @@ async def _act_erase_pick(turn: Turn, pressed: keyboards.Pressed, _user: User) -
 async def _act_erase_yes(turn: Turn, pressed: keyboards.Pressed, _user: User) -> None:
     store = turn.services.store
     if pressed.payload.get("all"):
-        await turn.db(
+        everything: drafts.Erased = await turn.db(
             drafts.erase_everything, turn.engine, turn.services.settings, store, turn.person.id
         )
-        await turn.say("bot.erase.done_all", ReplyKeyboardRemove())
+        removed = _removed(turn.lang, everything, whole=True)
+        await turn.say("bot.erase.done_all", ReplyKeyboardRemove(), removed=removed)
         return
     ref = str(pressed.payload["ref"])
-    if await turn.db(
+    erased: drafts.Erased | None = await turn.db(
         drafts.erase_story, turn.engine, turn.services.settings, store, turn.person.id, ref
-    ):
-        await turn.say("bot.erase.done_one", ref=ref)
+    )
+    if erased is not None:
+        await turn.say("bot.erase.done_one", ref=ref, removed=_removed(turn.lang, erased))
     else:
         await turn.say("bot.erase.nothing", ref=ref)
+
+
+def _removed(lang: str, erased: drafts.Erased, *, whole: bool = False) -> str:
+    """What an erasure removed, one line each, as the contributor reads it (DESIGN.md: the
+    contributor is told what was removed)."""
+    lines = [
+        t(lang, "bot.erase.removed_stories", count=erased.stories)
+        if whole
+        else t(lang, "bot.erase.removed_text")
+    ]
+    counted = [
+        ("removed_files", erased.files),
+        ("posts_cancelled", erased.posts_cancelled),
+        ("posts_taken_down", erased.posts_taken_down),
+        ("posts_left", erased.posts_left),
+    ]
+    lines += [t(lang, f"bot.erase.{key}", count=count) for key, count in counted if count]
+    return "\n".join(lines)
 
 
 async def _act_erase_no(turn: Turn, _pressed: keyboards.Pressed, _user: User) -> None:

@@ -559,10 +559,30 @@ def stories(engine: Engine, contributor_id: int, limit: int = 20) -> list[StoryL
         return [StoryLine(row.ref, row.state, row.created_at) for row in rows]
 
 
-def _erase(session: Session, store: MediaStore, story: Submission) -> None:
+@dataclass
+class Erased:
+    """What an erasure removed, for telling the contributor."""
+
+    stories: int = 0
+    files: int = 0  # photos and sound files deleted from disk
+    posts_cancelled: int = 0  # scheduled posts that will not go out
+    posts_taken_down: int = 0  # published posts deleted from their platform
+    posts_left: int = 0  # published posts the team must remove by hand (listed for them)
+
+    def add_retraction(self, result: dict[str, Any]) -> None:
+        """Count what `retract_story` did."""
+        self.posts_cancelled += int(result.get("cancelled") or 0)
+        self.posts_taken_down += len(result.get("deleted") or [])
+        self.posts_left += len(result.get("kept") or [])
+
+
+def _erase(session: Session, store: MediaStore, story: Submission, erased: Erased) -> None:
     for _attempt in range(3):
         try:
-            withdraw_and_erase(session, store, story, actor=ACTOR)
+            summary = withdraw_and_erase(session, store, story, actor=ACTOR)
+            erased.stories += 1
+            erased.files += summary["media_files"]
+            erased.posts_cancelled += summary["deliveries_cancelled"]
             return
         except StaleVersion:
             # The pipeline moved the story meanwhile: read it again and retry.
@@ -570,7 +590,9 @@ def _erase(session: Session, store: MediaStore, story: Submission) -> None:
     raise StaleVersion(f"{story.ref} keeps changing")
 
 
-def _retract_posts(engine: Engine, settings: Settings, submission_ids: list[int]) -> None:
+def _retract_posts(
+    engine: Engine, settings: Settings, submission_ids: list[int], erased: Erased
+) -> None:
     """Cancel pending posts and delete published ones before a story is erased."""
     with session_scope(engine) as session:
         posted = set(
@@ -582,16 +604,17 @@ def _retract_posts(engine: Engine, settings: Settings, submission_ids: list[int]
             ).all()
         )
     for submission_id in sorted(posted):
-        retract_story(engine, settings, submission_id, actor=ACTOR)
+        erased.add_retraction(retract_story(engine, settings, submission_id, actor=ACTOR))
 
 
 def erase_story(
     engine: Engine, settings: Settings, store: MediaStore, contributor_id: int, ref: str
-) -> bool:
-    """Withdraw and erase one of the contributor's stories; False when there is nothing to do.
+) -> Erased | None:
+    """Withdraw and erase one of the contributor's stories; what went, or None when nothing.
 
     Its posts are taken down first where the platform allows (others are listed for the team).
     """
+    erased = Erased()
     with session_scope(engine) as session:
         found = session.exec(
             select(Submission.id).where(
@@ -599,7 +622,7 @@ def erase_story(
             )
         ).first()
     if found is not None:
-        _retract_posts(engine, settings, [found])
+        _retract_posts(engine, settings, [found], erased)
     with session_scope(engine) as session:
         story = session.exec(
             select(Submission).where(
@@ -607,26 +630,27 @@ def erase_story(
             )
         ).first()
         if story is None or story.state == SubmissionState.ERASED:
-            return False
+            return None
         was_draft = story.state == SubmissionState.DRAFT
-        _erase(session, store, story)
+        _erase(session, store, story, erased)
         if was_draft:
             contributor = session.get(Contributor, contributor_id)
             if contributor is not None:
                 contributor.awaiting, contributor.awaiting_data = None, None
                 session.add(contributor)
-        return True
+        return erased
 
 
 def erase_everything(
     engine: Engine, settings: Settings, store: MediaStore, contributor_id: int
-) -> int:
+) -> Erased:
     """Erase every story (posts taken down first) and the contributor's identifying fields."""
+    erased = Erased()
     with session_scope(engine) as session:
         ids = session.exec(
             select(Submission.id).where(Submission.contributor_id == contributor_id)
         ).all()
-    _retract_posts(engine, settings, [i for i in ids if i is not None])
+    _retract_posts(engine, settings, [i for i in ids if i is not None], erased)
     with session_scope(engine) as session:
         rows = session.exec(
             select(Submission).where(
@@ -636,7 +660,7 @@ def erase_everything(
         ).all()
         for story in rows:
             try:
-                _erase(session, store, story)
+                _erase(session, store, story, erased)
             except InvalidTransition:
                 logger.warning("story %s could not be erased", story.ref)
                 raise
@@ -651,4 +675,4 @@ def erase_everything(
         audit.record(
             session, actor=ACTOR, action="contributor_erased", after={"stories": len(rows)}
         )
-        return len(rows)
+        return erased

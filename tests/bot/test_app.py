@@ -50,6 +50,6 @@ async def test_hapus_with_a_code_goes_straight_to_the_confirmation(
     user.command("hapus", story.ref.lower())
     assert texts(await user.settle()) == [t("id", "bot.erase.confirm_one", ref=story.ref)]
     assert await press(user, "bot.erase.yes_button") == [
-        t("id", "bot.erase.done_one", ref=story.ref)
+        t("id", "bot.erase.done_one", ref=story.ref, removed=t("id", "bot.erase.removed_text"))
     ]
     assert stories_of(engine, 8)[0].state == "erased"

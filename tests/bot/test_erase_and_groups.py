@@ -35,8 +35,12 @@ async def test_hapus_one_story_deletes_its_files_and_keeps_a_tombstone(
     label = next(text for text in button_texts(choose) if text.startswith(first.ref))
     user.press(label)
     assert texts(await user.settle()) == [t("id", "bot.erase.confirm_one", ref=first.ref)]
-    answers = await press(user, "bot.erase.yes_button")
-    assert answers == [t("id", "bot.erase.done_one", ref=first.ref)]
+    [answer] = await press(user, "bot.erase.yes_button")
+    # The contributor is told what was removed (DESIGN.md, privacy rules).
+    assert answer == (
+        f"{first.ref} sudah ditarik dan dihapus. 🗑\n• teks dan tempatnya\n"
+        "• 2 foto atau rekaman suara"
+    )
 
     first, second = stories_of(engine, 901)
     assert first.state == "erased" and first.text is None and second.state != "erased"
@@ -64,7 +68,9 @@ async def test_hapus_everything_after_confirmation(
     user.command("hapus")
     await user.settle()
     assert await press(user, "bot.erase.all_button", "en") == [t("en", "bot.erase.confirm_all")]
-    assert await press(user, "bot.erase.yes_button", "en") == [t("en", "bot.erase.done_all")]
+    [done] = await press(user, "bot.erase.yes_button", "en")
+    assert done.startswith("All your data is deleted. 🗑\n• 2 stories: their text and place\n")
+    assert "• 2 photos or voice recordings" in done  # the story's photo and the draft's
 
     assert _originals(bot_settings) == []
     with Session(engine) as session:

@@ -69,7 +69,8 @@ async def test_hapus_takes_a_published_post_down(
     [choose] = await user.settle()
     user.press(next(text for text in button_texts(choose) if text.startswith(story.ref)))
     await user.settle()
-    await press(user, "bot.erase.yes_button")
+    [told] = await press(user, "bot.erase.yes_button")
+    assert "• 1 posting yang sudah terbit diturunkan" in told
 
     assert not outbox_post.exists()
     with Session(engine) as session:
