@@ -37,6 +37,9 @@ pyvips.concurrency_set(1)
 
 Pixels = np.ndarray[Any, np.dtype[np.uint8]]  # height × width × 3, RGB
 
+#: The most pixels decoded at full size (formats without reduced-size decoding: PNG, HEIC, WebP,
+#: TIFF...): a 108 MP phone photo fits; about 330 MB of RGB while it is processed.
+MAX_FULL_DECODE_PIXELS = 110_000_000
 MAX_BYTES = 1_000_000  # Bluesky's tightest blob limit (older PDSes), see PLATFORMS.md
 RENDITIONS = ("web", "feed", "square", "thumb")
 WEB_EDGE = 2048
@@ -262,6 +265,13 @@ def _decode(handle: BinaryIO, path: Path) -> Image.Image:
             raise MediaError("not_an_image", "the image declares no pixels")
         if width * height > MAX_PIXELS:
             raise MediaError("decompression_bomb", f"declares {width}×{height} pixels")
+        if image.format not in ("JPEG", "MPO") and width * height > MAX_FULL_DECODE_PIXELS:
+            # Only JPEG decodes at reduced size: any other format is decoded whole, and a few
+            # of those at once would take more memory than a small server has.
+            raise MediaError(
+                "decompression_bomb",
+                f"{image.format} declares {width}×{height} pixels, decoded only at full size",
+            )
         if image.format in ("JPEG", "MPO"):
             scale = _draft_scale(width, height)
             if scale >= 2:

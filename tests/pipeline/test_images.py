@@ -125,6 +125,8 @@ def _jpeg_declaring(tmp_path: Path, width: int, height: int) -> bytes:
     [
         pytest.param(lambda tmp: _png_declaring(100_000, 100_000), id="png-10-gigapixels"),
         pytest.param(lambda tmp: _png_declaring(20_000, 20_000), id="png-400-megapixels"),
+        # Under the 250 MP a JPEG may declare, but a PNG is decoded whole (about 450 MB).
+        pytest.param(lambda tmp: _png_declaring(12_500, 12_000), id="png-150-megapixels"),
         pytest.param(lambda tmp: _jpeg_declaring(tmp, 65_000, 65_000), id="jpeg-4-gigapixels"),
     ],
 )
