@@ -45,7 +45,8 @@ REGISTRARS: list[Registrar] = [
     sweeper.register,
 ]
 
-_TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+#: What a token from @BotFather looks like: the bot id, a colon, 30 or more URL-safe characters.
+TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 
 #: The commands shown in Telegram's menu for private chats (catalog keys `bot.commands.<name>`).
 PRIVATE_COMMANDS = ("start", "kirim", "status", "hapus", "batal", "bahasa", "bantuan")
@@ -60,7 +61,7 @@ def build_application(
     """The bot for these settings: rate limited, redacted errors, handlers from registrars."""
     if settings.telegram_token is None:
         raise ConfigError("PESISIR_TELEGRAM_TOKEN is not set (see README, 'Telegram bot: setup')")
-    if not _TOKEN_SHAPE.fullmatch(settings.telegram_token.get_secret_value()):
+    if not TOKEN_SHAPE.fullmatch(settings.telegram_token.get_secret_value()):
         # Catches placeholders copied from .env.example; the value itself is never echoed.
         raise ConfigError("PESISIR_TELEGRAM_TOKEN does not look like a token from @BotFather")
     shared = BotServices(settings=settings, engine=engine, store=MediaStore(settings.data_dir))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cli import check as check_command
 from cli import common, media, publishing
 from cli import demo as demo_command
 from cli import ingest as ingest_command
@@ -28,6 +29,7 @@ def init() -> None:
 
 
 app.command(name="run")(run_command.run)
+app.command(name="check")(check_command.check)
 app.command(name="demo")(demo_command.demo)
 app.command("exif")(media.exif)
 app.add_typer(media.media_app, name="media")

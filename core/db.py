@@ -10,6 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
@@ -91,3 +92,8 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         row = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
     return None if row is None else str(row[0])
+
+
+def head_revision() -> str | None:
+    """The newest migration's revision: what `migrate` brings a database to."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

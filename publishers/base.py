@@ -87,11 +87,26 @@ class Receipt:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SetupHints:
+    """How to fix a channel that `pesisir check` found broken, by the kind of failure."""
+
+    config: str  # a ConfigError: a setting is missing
+    auth: str  # an AuthError: credentials refused, or the account lacks a right
+    unreachable: str  # a RetryableError: network, 5xx, rate limit
+    refused: str  # any other PublishError
+
+
 class Publisher(Protocol):
     """A channel: `publish` sends one post; `delete` removes it where the platform allows.
 
     A publisher whose limits depend on its server may also have `compose_rules()`, returning
     the `formatting.ChannelRules` to compose its posts with (Mastodon does).
+
+    For `pesisir check`, a publisher may also have `check() -> str`: it verifies the credentials
+    and the account's rights without posting anything and returns a one-line description (never
+    a secret), or raises the same errors as `publish`; and a class attribute `setup_hints`
+    (`SetupHints`) saying how to fix each kind of failure.
     """
 
     name: ClassVar[str]

@@ -47,6 +47,7 @@ class FakeChat:
     id: int
     type: str
     title: str | None = None
+    username: str | None = None  # a public group's or channel's @name, without the @
     messages: list[dict[str, Any]] = field(default_factory=list)  # bot messages, live
     posted: list[dict[str, Any]] = field(default_factory=list)  # what people sent here
     _cursor: int = 0
@@ -56,6 +57,8 @@ class FakeChat:
         data: dict[str, Any] = {"id": self.id, "type": self.type}
         if self.title:
             data["title"] = self.title
+        if self.username:
+            data["username"] = self.username
         return data
 
     @property
@@ -454,6 +457,12 @@ class FakeGroup:
     members: dict[int, FakeUser] = field(default_factory=dict)
     admins: set[int] = field(default_factory=set)
     creator: int | None = None
+    #: The bot's own ChatMember status here: "member", "administrator", or "left"/"kicked" (then
+    #: every Bot API call on the group is refused with 403, as Telegram does).
+    bot_status: str = "member"
+    #: The bot's rights when it is an administrator ('Post messages' exists in channels only).
+    bot_can_post: bool = True
+    bot_can_delete: bool = True
 
     @property
     def id(self) -> int:
@@ -491,7 +500,9 @@ class FakeGroup:
         return await self.chat.next_reply(timeout)
 
     def status_of(self, user_id: int) -> str:
-        """Telegram's ChatMember status for a user."""
+        """Telegram's ChatMember status for a user (or the bot)."""
+        if user_id == self.server.bot_id:
+            return self.bot_status
         if user_id == self.creator:
             return "creator"
         if user_id in self.admins:

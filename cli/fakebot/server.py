@@ -84,6 +84,9 @@ class FakeBotAPI:
     token: str = DEFAULT_TOKEN
     bot_username: str = "SuaraPesisirBot"
     bot_first_name: str = "Suara Pesisir"
+    #: BotFather's /setprivacy: with privacy mode on (the default) getMe says the bot cannot read
+    #: all group messages.
+    privacy_mode: bool = True
     host: str = "127.0.0.1"
     port: int = 0
 
@@ -218,16 +221,37 @@ class FakeBotAPI:
         *,
         members: tuple[FakeUser, ...] = (),
         admins: tuple[FakeUser, ...] = (),
+        bot: str | None = None,
     ) -> FakeGroup:
-        """A supergroup (created on first use) with these members and admins."""
+        """A supergroup (created on first use) with these members and admins; `bot` sets the
+        bot's own status there ("member" when created, "administrator", "left", "kicked")."""
         if chat_id not in self.groups:
             chat = self.chat(chat_id, "supergroup", title)
             self.groups[chat_id] = FakeGroup(self, chat)
         group = self.groups[chat_id]
+        if bot is not None:
+            group.bot_status = bot
         for member in members:
             group.add(member)
         for admin in admins:
             group.add(admin, admin=True)
+        return group
+
+    def channel(
+        self,
+        chat_id: int = -1001987654321,
+        title: str = "Suara Pesisir",
+        *,
+        username: str | None = "suarapesisir",
+        bot: str = "administrator",
+        can_post: bool = True,
+        can_delete: bool = True,
+    ) -> FakeGroup:
+        """A channel (created on first use) with the bot's status and admin rights there."""
+        group = self.group(chat_id, title, bot=bot)
+        group.chat.type = "channel"
+        group.chat.username = username
+        group.bot_can_post, group.bot_can_delete = can_post, can_delete
         return group
 
     def block(self, chat_id: int) -> None:
@@ -354,6 +378,12 @@ class FakeBotAPI:
         if handler is None:
             return _error(ApiError(404, "Not Found: method not found"))
         params, uploads = await _read_params(request)
+        chat_name = params.get("chat_id")
+        if isinstance(chat_name, str) and chat_name.startswith("@"):
+            # A public chat by its @name; an unknown name stays a string: "chat not found".
+            for chat in self.chats.values():
+                if chat.username and chat.username.lower() == chat_name[1:].lower():
+                    params["chat_id"] = chat.id
         self.calls.append((method, params))
         if method != "getUpdates":
             self.request_count += 1
@@ -371,6 +401,19 @@ class FakeBotAPI:
         chat_id = params.get("chat_id")
         if isinstance(chat_id, int) and chat_id in self.blocked and method.startswith("send"):
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        group = self.groups.get(chat_id) if isinstance(chat_id, int) else None
+        kind = "channel" if group is not None and group.chat.type == "channel" else "supergroup"
+        if group is not None and group.bot_status == "kicked":
+            raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
+        if group is not None and group.bot_status == "left":
+            raise ApiError(403, f"Forbidden: bot is not a member of the {kind} chat")
+        if (
+            group is not None
+            and group.chat.type == "channel"
+            and method.startswith("send")
+            and not (group.bot_status == "administrator" and group.bot_can_post)
+        ):
+            raise ApiError(400, "Bad Request: need administrator rights in the channel chat")
         for failure in self.failures:
             if failure.count > 0 and failure.method in (None, method) and method != "getUpdates":
                 failure.count -= 1
@@ -397,7 +440,7 @@ class FakeBotAPI:
             "first_name": self.bot_first_name,
             "username": self.bot_username,
             "can_join_groups": True,
-            "can_read_all_group_messages": False,
+            "can_read_all_group_messages": not self.privacy_mode,
             "supports_inline_queries": False,
         }
 
@@ -452,12 +495,7 @@ class FakeBotAPI:
             "message_id": self.next_message_id(),
             "date": int(time.time()),
             "chat": chat.as_json(),
-            "from": {
-                "id": self.bot_id,
-                "is_bot": True,
-                "first_name": self.bot_first_name,
-                "username": self.bot_username,
-            },
+            "from": self._bot_user(),
             **content,
         }
         if params.get("reply_markup") is not None:
@@ -639,7 +677,23 @@ class FakeBotAPI:
         user_id = int(params.get("user_id") or 0)
         group = self.groups.get(chat.id)
         status = group.status_of(user_id) if group else "member"
-        return _member(self.users.get(user_id), user_id, status)
+        if user_id != self.bot_id:
+            return _member(self.users.get(user_id), user_id, status)
+        member = _member(None, user_id, status, bot=self._bot_user())
+        if group is not None and status == "administrator":
+            member["can_delete_messages"] = group.bot_can_delete
+            if chat.type == "channel":
+                member["can_post_messages"] = group.bot_can_post
+                member["can_edit_messages"] = group.bot_can_post
+        return member
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.bot_first_name,
+            "username": self.bot_username,
+        }
 
     async def _get_chat_administrators(
         self, params: dict[str, Any], _uploads: Any
@@ -670,8 +724,10 @@ def _photo_size(record: FileRecord) -> dict[str, Any]:
     }
 
 
-def _member(user: FakeUser | None, user_id: int, status: str) -> dict[str, Any]:
-    user_json = (
+def _member(
+    user: FakeUser | None, user_id: int, status: str, *, bot: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    user_json = bot or (
         user.as_json() if user else {"id": user_id, "is_bot": False, "first_name": "Someone"}
     )
     data: dict[str, Any] = {"status": status, "user": user_json}

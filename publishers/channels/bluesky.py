@@ -26,6 +26,7 @@ from publishers.base import (
     PublishError,
     Receipt,
     RetryableError,
+    SetupHints,
 )
 from publishers.http import TIMEOUT, UPLOAD_TIMEOUT, body_json, new_session, retry_after_seconds
 from publishers.registry import register
@@ -83,6 +84,15 @@ class BlueskyPublisher:
     max_blob_bytes: ClassVar[int] = 2_000_000
     # PLATFORMS.md Bluesky: 5,000 points/h per DID, a create costs 3 (~1,666 posts/h).
     rate_per_minute: ClassVar[int | None] = 20
+    setup_hints: ClassVar[SetupHints] = SetupHints(
+        config="set PESISIR_BLUESKY_IDENTIFIER (your handle) and PESISIR_BLUESKY_APP_PASSWORD",
+        auth="make an app password in Bluesky: Settings → Privacy and security → App passwords "
+        "(never the account password) and check the handle in PESISIR_BLUESKY_IDENTIFIER",
+        unreachable="the PDS did not answer (or is rate limiting logins): check "
+        "PESISIR_BLUESKY_SERVICE and try again in a few minutes",
+        refused="check PESISIR_BLUESKY_SERVICE (https://bsky.social, or your own PDS) and "
+        "PESISIR_BLUESKY_IDENTIFIER",
+    )
 
     def __init__(
         self,
@@ -195,6 +205,13 @@ class BlueskyPublisher:
             return self._send(nsid, token=auth["accessJwt"], **kwargs)
         except _SessionExpired as exc:
             raise AuthError(f"Bluesky {nsid}: {exc} even after a fresh session") from None
+
+    # ------------------------------------------------------------------ setup check
+
+    def check(self) -> str:
+        """A session (the cached one, refreshed, or a new login) and `getSession`'s handle."""
+        session = self._call("com.atproto.server.getSession", method="GET")
+        return f"logged in as @{session.get('handle')} on {self.service}"
 
     # ------------------------------------------------------------------ publishing
 

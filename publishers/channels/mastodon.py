@@ -31,6 +31,7 @@ from publishers.base import (
     PublishError,
     Receipt,
     RetryableError,
+    SetupHints,
 )
 from publishers.formatting import MASTODON_DEFAULTS, ChannelRules, MastodonLimits, mastodon_rules
 from publishers.http import TIMEOUT, UPLOAD_TIMEOUT, body_json, new_session, retry_after_seconds
@@ -125,6 +126,14 @@ class MastodonPublisher:
     media_poll_attempts: ClassVar[int] = 10
     # PLATFORMS.md Mastodon: 300 requests/5 min, but media uploads only 30 per 30 min.
     rate_per_minute: ClassVar[int | None] = 1
+    setup_hints: ClassVar[SetupHints] = SetupHints(
+        config="set PESISIR_MASTODON_BASE_URL (https://your.server) and PESISIR_MASTODON_TOKEN",
+        auth="make a new token: Preferences → Development → New application with scopes "
+        "write:media write:statuses (and profile), then copy 'Your access token' into "
+        "PESISIR_MASTODON_TOKEN",
+        unreachable="the server did not answer: check PESISIR_MASTODON_BASE_URL and the network",
+        refused="check PESISIR_MASTODON_BASE_URL: the server root, e.g. https://mastodon.social",
+    )
 
     def __init__(
         self,
@@ -265,6 +274,28 @@ class MastodonPublisher:
         if response.status_code >= 400:
             raise classify("instance", response.status_code, response.headers, body_json(response))
         return response.json()
+
+    def check(self) -> str:
+        """`GET /api/v1/accounts/verify_credentials`, and the limits posts will be composed to."""
+        try:
+            account = self._request(
+                "GET", "/api/v1/accounts/verify_credentials", "verify_credentials"
+            ).json()
+            who = f"@{account.get('acct') or account.get('username')} on {self._server}"
+        except AuthError as exc:
+            # Mastodon checks the token before its scopes: a 403 "outside the authorized
+            # scopes" means a valid token without `profile`, which posting does not need.
+            if "outside the authorized scopes" not in str(exc):
+                raise
+            who = f"a token for {self._server} (add the `profile` scope to see its account)"
+        limits = self.limits()
+        cached = _LIMITS.get(self.base_url)
+        source = "the server's" if cached is not None and cached.read else "defaults"
+        return (
+            f"{who}; limits ({source}): {limits.max_characters} characters, "
+            f"{limits.max_media_attachments} images of at most "
+            f"{limits.image_size_limit / 1_000_000:.1f} MB, alt text {limits.description_limit}"
+        )
 
     def compose_rules(self) -> ChannelRules:
         """The composing rules for this server's limits (the dispatcher composes with them)."""

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from core.clock import utcnow
 from core.config import Settings
-from publishers.base import PermanentError, Post, Receipt
+from publishers.base import PermanentError, Post, Receipt, SetupHints
 from publishers.registry import register
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,13 @@ class OutboxPublisher:
     # No platform limits: the outbox keeps the whole composed post (PLATFORMS.md has no entry).
     max_images: ClassVar[int | None] = None
     rate_per_minute: ClassVar[int | None] = None
+    setup_hints: ClassVar[SetupHints] = SetupHints(
+        config="set PESISIR_OUTBOX_DIR, or the channel's `directory` config, to a folder",
+        auth="let the user running pesisir write to the outbox folder (chown/chmod)",
+        unreachable="let the user running pesisir write to the outbox folder (chown/chmod)",
+        refused="let the user running pesisir write to the outbox folder, or choose another "
+        "with PESISIR_OUTBOX_DIR",
+    )
 
     def __init__(self, directory: Path, *, now: Callable[[], datetime] = utcnow) -> None:
         self.directory = Path(directory)
@@ -52,6 +59,18 @@ class OutboxPublisher:
         """Folder from the channel's `directory` config, else `PESISIR_OUTBOX_DIR`."""
         directory = config.get("directory")
         return cls(Path(directory) if directory else settings.effective_outbox_dir)
+
+    def check(self) -> str:
+        """Make the folder if needed and write and remove a probe file in it."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.directory, prefix=".check-"):
+                pass
+        except OSError as exc:
+            raise PermanentError(
+                f"cannot write to {self.directory}: {exc.strerror or type(exc).__name__}"
+            ) from None
+        return f"writes posts to {self.directory}"
 
     def _existing(self, key: str) -> Path | None:
         if not self.directory.exists():

@@ -24,6 +24,7 @@ from publishers.base import (
     PublishError,
     Receipt,
     RetryableError,
+    SetupHints,
     UncertainError,
 )
 from publishers.http import (
@@ -52,6 +53,16 @@ class TelegramChannelPublisher:
     max_image_bytes: ClassVar[int] = 10_000_000
     # PLATFORMS.md Telegram: 20 messages/min per channel (an album counts each photo).
     rate_per_minute: ClassVar[int | None] = 20
+    setup_hints: ClassVar[SetupHints] = SetupHints(
+        config="set PESISIR_TELEGRAM_TOKEN (the bot's token from @BotFather) and "
+        "PESISIR_TELEGRAM_CHANNEL_CHAT_ID (@channelname or -100…)",
+        auth="in the channel: Administrators → Add Admin → the bot, with 'Post messages' "
+        "(and 'Delete messages'); a refused token: @BotFather → /mybots → API Token",
+        unreachable="Telegram did not answer: check the network and PESISIR_TELEGRAM_BASE_URL, "
+        "then run pesisir check again",
+        refused="check PESISIR_TELEGRAM_CHANNEL_CHAT_ID (or the channel's chat_id config): "
+        "@name for a public channel, the -100… id for a private one",
+    )
 
     def __init__(
         self,
@@ -126,6 +137,34 @@ class TelegramChannelPublisher:
         if isinstance(payload, dict) and payload.get("ok") is True:
             return payload.get("result")
         raise classify(method, response.status_code, response.headers, payload)
+
+    # ------------------------------------------------------------------ setup check
+
+    def check(self) -> str:
+        """getMe, getChat on the channel and getChatMember of the bot: it must be an admin
+        allowed to post; posts nothing."""
+        me = self._call("getMe", data={}, safe_to_retry=True)
+        chat = self._call("getChat", data={"chat_id": self.chat_id}, safe_to_retry=True)
+        member = self._call(
+            "getChatMember",
+            data={"chat_id": self.chat_id, "user_id": me["id"]},
+            safe_to_retry=True,
+        )
+        where = f"@{chat['username']}" if chat.get("username") else repr(chat.get("title", ""))
+        bot = f"@{me.get('username')}"
+        status = member.get("status")
+        if status not in ("administrator", "creator"):
+            raise AuthError(f"{bot} is not an administrator of {where} (it is {status!r})")
+        # Only channels have the 'Post messages' right; in a group an admin may always post.
+        if chat.get("type") == "channel" and status == "administrator":
+            if not member.get("can_post_messages"):
+                raise AuthError(f"{bot} is an admin of {where} without 'Post messages'")
+            if not member.get("can_delete_messages"):
+                return (
+                    f"{bot} may post to {where}, but without 'Delete messages' it cannot take "
+                    "down the posts of withdrawn stories"
+                )
+        return f"{bot} may post to {where}"
 
     # ------------------------------------------------------------------ publishing
 

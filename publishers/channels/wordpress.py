@@ -25,6 +25,7 @@ from publishers.base import (
     PublishError,
     Receipt,
     RetryableError,
+    SetupHints,
 )
 from publishers.http import TIMEOUT, UPLOAD_TIMEOUT, body_json, new_session, retry_after_seconds
 from publishers.registry import register
@@ -55,6 +56,22 @@ class WordPressPublisher:
     max_images: ClassVar[int | None] = None
     # PLATFORMS.md WordPress: no documented rate limit (a host's firewall may have one).
     rate_per_minute: ClassVar[int | None] = None
+    setup_hints: ClassVar[SetupHints] = SetupHints(
+        config="set PESISIR_WORDPRESS_URL, PESISIR_WORDPRESS_USER and "
+        "PESISIR_WORDPRESS_APP_PASSWORD",
+        auth="check PESISIR_WORDPRESS_USER and make a new Application Password (Users → Profile "
+        "→ Application Passwords); the user needs a role that may upload files, publish posts "
+        "and create tags (Editor)",
+        unreachable="the site did not answer: check PESISIR_WORDPRESS_URL and the network",
+        refused="check PESISIR_WORDPRESS_URL (the site root); without pretty permalinks set the "
+        "channel's config rest_style=plain",
+    )
+    #: Capabilities posting needs (WordPress roles): media upload, tags created by name
+    #: (`manage_categories`, which Authors lack), and publishing unless posts stay drafts.
+    needed_capabilities: ClassVar[dict[str, str]] = {
+        "upload_files": "upload files",
+        "manage_categories": "create tags",
+    }
 
     def __init__(
         self,
@@ -124,6 +141,28 @@ class WordPressPublisher:
                 return payload
             raise classify(route, response.status_code, response.headers, payload)
         return payload
+
+    # ------------------------------------------------------------------ setup check
+
+    def check(self) -> str:
+        """`GET /wp/v2/users/me?context=edit`: the password works and the user has the rights."""
+        me = self._request("GET", "/wp/v2/users/me", params={"context": "edit"})
+        if not isinstance(me, dict):
+            # A 200 HTML page: the URL is not a WordPress REST API (or permalinks are plain).
+            raise PermanentError(f"{self.endpoint('/wp/v2/users/me')} did not answer JSON")
+        capabilities = me.get("capabilities")
+        granted = capabilities if isinstance(capabilities, dict) else {}
+        needed = dict(self.needed_capabilities)
+        if self.status in ("publish", "future"):
+            needed["publish_posts"] = "publish posts"
+        else:
+            needed["edit_posts"] = "write posts"
+        missing = [what for capability, what in needed.items() if not granted.get(capability)]
+        user = me.get("slug") or me.get("name")
+        if missing:
+            raise AuthError(f"WordPress user {user} may not {', '.join(missing)}")
+        roles = ", ".join(me.get("roles") or []) or "no role"
+        return f"user {user} ({roles}) on {self.url}"
 
     # ------------------------------------------------------------------ publishing
 

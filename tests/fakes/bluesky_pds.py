@@ -1,4 +1,5 @@
-"""A fake Bluesky PDS (PLATFORMS.md, Bluesky): sessions, uploadBlob, put/create/deleteRecord.
+"""A fake Bluesky PDS (PLATFORMS.md, Bluesky): sessions, getSession, uploadBlob, put/create/
+deleteRecord.
 
 Enforces: app-password sessions with expiring access tokens (400 ExpiredToken) and refresh,
 blobs ≤ 2,000,000 bytes with a Content-Type, post records ≤ 300 graphemes and ≤ 3000 UTF-8
@@ -94,6 +95,10 @@ class FakeBluesky(FakePlatform):
             return xrpc_error(400, "InvalidToken", "Token could not be verified")
         if not self._access[token]:
             return xrpc_error(400, "ExpiredToken", "Token has expired")
+        if nsid == "com.atproto.server.getSession":
+            if request.method != "GET":
+                return xrpc_error(400, "InvalidRequest", "getSession is a query (GET)")
+            return Response(200, {"handle": self.handle_name, "did": self.did, "active": True})
         if nsid == "com.atproto.repo.uploadBlob":
             return self._upload(request)
         if nsid in ("com.atproto.repo.putRecord", "com.atproto.repo.createRecord"):

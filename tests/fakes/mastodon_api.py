@@ -6,6 +6,11 @@ them: Bearer token, multipart `file` of a supported type within `image_size_limi
 before attaching, ≤ `max_media` media, visibility values, StatusLengthValidator (`max_characters`
 grapheme clusters, each URL counted as `url_weight`), `Idempotency-Key` returning the same status,
 and `{"error": "..."}` bodies. Defaults are Mastodon 4's.
+
+The token's OAuth scopes are checked after the token itself, as Doorkeeper does: a valid token
+without the scope an endpoint needs gets 403 "This action is outside the authorized scopes"
+(`verify_credentials` needs `profile`, `read` or `read:accounts`; uploads `write:media`;
+statuses `write:statuses`; `write` covers both).
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ def error(status: int, message: str) -> Response:
     return Response(status, {"error": message})
 
 
+OUTSIDE_SCOPES = error(403, "This action is outside the authorized scopes")
+
+
 @dataclass
 class Media:
     id: str
@@ -54,6 +62,8 @@ class Media:
 @dataclass
 class FakeMastodon(FakePlatform):
     token: str = "mastodon-test-token"
+    scopes: tuple[str, ...] = ("profile", "write:media", "write:statuses")
+    account: str = "suarapesisir"
     async_media_polls: int = 0  # > 0: uploads answer 202 and need this many 206 polls
     max_characters: int = 500
     max_media: int = 4
@@ -117,6 +127,15 @@ class FakeMastodon(FakePlatform):
             return Response(200, self.instance_v1())
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return error(401, "The access token is invalid")
+        if request.method == "GET" and path == "/api/v1/accounts/verify_credentials":
+            if not self._allowed("profile", "read", "read:accounts"):
+                return OUTSIDE_SCOPES
+            return Response(200, self._account())
+        if path.startswith(("/api/v2/media", "/api/v1/media/")):
+            if not self._allowed("write", "write:media"):
+                return OUTSIDE_SCOPES
+        elif path.startswith("/api/v1/statuses") and not self._allowed("write", "write:statuses"):
+            return OUTSIDE_SCOPES
         if request.method == "POST" and path == "/api/v2/media":
             return self._upload(request)
         if request.method == "GET" and path.startswith("/api/v1/media/"):
@@ -127,6 +146,20 @@ class FakeMastodon(FakePlatform):
             status = self.statuses.pop(path.rsplit("/", 1)[-1], None)
             return Response(200, status) if status else error(404, "Record not found")
         return error(404, "Not Found")
+
+    def _allowed(self, *any_of: str) -> bool:
+        return any(scope in self.scopes for scope in any_of)
+
+    def _account(self) -> dict[str, Any]:
+        """The CredentialAccount of the token's user (the parts a client reads)."""
+        return {
+            "id": "109000000000000001",
+            "username": self.account,
+            "acct": self.account,
+            "display_name": "Suara Pesisir",
+            "url": f"{self.url}/@{self.account}",
+            "source": {"privacy": "public", "sensitive": False, "language": "id"},
+        }
 
     def _upload(self, request: Request) -> Response:
         parts = request.multipart()

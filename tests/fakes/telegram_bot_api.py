@@ -3,6 +3,10 @@
 Enforces: the token in the path, the channel's chat id (and a migrated chat), the bot being an
 admin, caption ≤ 1024 and text ≤ 4096 UTF-16 units, photos present as multipart `attach://`
 files, 2–10 items per album, caption errors in the Bot API's own words and envelope.
+
+`getMe`, `getChat` and `getChatMember` (of the bot itself) answer what the bot may do there: an
+administrator with or without 'Post messages' and 'Delete messages'; an admin without 'Post
+messages' is refused sending with "need administrator rights in the channel chat".
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class FakeTelegram(FakePlatform):
     token: str = "123456:TEST-token"
     chat_id: str = "@suarapesisir"
     bot_is_admin: bool = True
+    bot_can_post: bool = True
+    bot_can_delete: bool = True
+    bot_username: str = "SuaraPesisirBot"
+    channel_title: str = "Suara Pesisir"
     migrated_to: int | None = None
     messages: dict[int, ChannelMessage] = field(default_factory=dict)
 
@@ -82,6 +90,8 @@ class FakeTelegram(FakePlatform):
         if token != self.token:
             return error(401, "Unauthorized")
         fields = request.fields()
+        if method == "getMe":
+            return self._ok(self._bot())
         if self.migrated_to is not None:
             return error(
                 400,
@@ -95,8 +105,64 @@ class FakeTelegram(FakePlatform):
         handler = getattr(self, f"_{method}", None)
         if handler is None:
             return error(404, "Not Found")
+        if method.startswith(("send", "delete")) and not (
+            self.bot_can_delete if method.startswith("delete") else self.bot_can_post
+        ):
+            return error(400, "Bad Request: need administrator rights in the channel chat")
         response: Response = handler(request, fields)
         return response
+
+    @property
+    def bot_id(self) -> int:
+        return int(self.token.split(":")[0])
+
+    def _bot(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Suara Pesisir",
+            "username": self.bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    def _getChat(self, request: Request, fields: dict[str, str]) -> Response:
+        chat: dict[str, Any] = {
+            "id": -1001234567890,
+            "type": "channel",
+            "title": self.channel_title,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+        }
+        if self.chat_id.startswith("@"):
+            chat["username"] = self.chat_id.lstrip("@")
+        return self._ok(chat)
+
+    def _getChatMember(self, request: Request, fields: dict[str, str]) -> Response:
+        if fields.get("user_id") != str(self.bot_id):
+            # Bots see the member list of a channel only as far as its admins go.
+            return error(400, "Bad Request: user not found")
+        return self._ok(
+            {
+                "status": "administrator",
+                "user": {k: v for k, v in self._bot().items() if not k.startswith(("can", "sup"))},
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": self.bot_can_delete,
+                "can_manage_video_chats": False,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": False,
+                "can_invite_users": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
+                "can_post_messages": self.bot_can_post,
+                "can_edit_messages": self.bot_can_post,
+            }
+        )
 
     def _photo(self, request: Request, name: str) -> bytes | Response:
         part = request.multipart().get(name)

@@ -5,6 +5,11 @@ and `/?rest_route=`, raw-body media with `Content-Disposition` (a non-image is t
 `rest_upload_sideload_error`), tags as integer ids (names → 400 `rest_invalid_param`),
 `term_exists` with `data.term_id`, duplicate slugs silently renamed `-2`, `status=any` lookups,
 `force=true` deletes, and `{"code", "message", "data": {"status"}}` error bodies.
+
+The user has a role whose capabilities are checked as WordPress checks them: uploads need
+`upload_files` (400 `rest_cannot_create`, WordPress's own status there), new tags
+`manage_categories` (403 `rest_cannot_create`), posts `edit_posts` and, to publish,
+`publish_posts` (403 `rest_cannot_publish`). `GET /wp/v2/users/me?context=edit` tells them.
 """
 
 from __future__ import annotations
@@ -22,11 +27,24 @@ def wp_error(status: int, code: str, message: str, **data: Any) -> Response:
     return Response(status, {"code": code, "message": message, "data": {"status": status, **data}})
 
 
+#: The built-in roles' capabilities that matter here (wp-admin/includes/schema.php).
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    "administrator": frozenset(
+        {"upload_files", "manage_categories", "edit_posts", "publish_posts", "manage_options"}
+    ),
+    "editor": frozenset({"upload_files", "manage_categories", "edit_posts", "publish_posts"}),
+    "author": frozenset({"upload_files", "edit_posts", "publish_posts"}),
+    "contributor": frozenset({"edit_posts"}),
+    "subscriber": frozenset(),
+}
+
+
 @dataclass
 class FakeWordPress(FakePlatform):
     user: str = "kampanye"
     app_password: str = "abcd EFGH ijkl MNOP qrst UVWX"
     pretty_permalinks: bool = True
+    role: str = "editor"
     media: dict[int, dict[str, Any]] = field(default_factory=dict)
     media_bytes: dict[int, bytes] = field(default_factory=dict)
     tags: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -47,6 +65,8 @@ class FakeWordPress(FakePlatform):
             return Response(404, "<html><body>Not Found</body></html>")
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Basic "):
+            if route == "/wp/v2/users/me":
+                return wp_error(401, "rest_not_logged_in", "You are not currently logged in.")
             return wp_error(401, "rest_cannot_create", "Sorry, you are not allowed to do that.")
         user, _, password = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
         # WordPress ignores the spaces it shows application passwords with.
@@ -57,12 +77,26 @@ class FakeWordPress(FakePlatform):
                 "The provided password is an invalid application password.",
             )
         method = request.method
+        if route == "/wp/v2/users/me" and method == "GET":
+            return Response(200, self._me(request.param("context") == "edit"))
         if route == "/wp/v2/media" and method == "POST":
+            if not self.can("upload_files"):
+                return wp_error(
+                    400,
+                    "rest_cannot_create",
+                    "Sorry, you are not allowed to upload media on this site.",
+                )
             return self._upload(request)
         if route == "/wp/v2/tags" and method == "GET":
             search = (request.param("search") or "").casefold()
             return Response(200, [t for t in self.tags.values() if search in t["name"].casefold()])
         if route == "/wp/v2/tags" and method == "POST":
+            if not self.can("manage_categories"):
+                return wp_error(
+                    403,
+                    "rest_cannot_create",
+                    "Sorry, you are not allowed to create terms in this taxonomy.",
+                )
             return self._create_tag(request.json())
         if route == "/wp/v2/posts" and method == "GET":
             slug, status = request.param("slug"), request.param("status") or "publish"
@@ -90,6 +124,29 @@ class FakeWordPress(FakePlatform):
         return wp_error(
             404, "rest_no_route", "No route was found matching the URL and request method."
         )
+
+    def can(self, capability: str) -> bool:
+        """Whether the user's role has `capability`."""
+        return capability in ROLE_CAPABILITIES[self.role]
+
+    def _me(self, edit: bool) -> dict[str, Any]:
+        """The user as `GET /wp/v2/users/me` shows it; roles and capabilities only in `edit`."""
+        me: dict[str, Any] = {
+            "id": 1,
+            "name": "Tim Kampanye",
+            "slug": self.user,
+            "link": f"{self.url}/author/{self.user}/",
+        }
+        if edit:
+            capabilities = dict.fromkeys(sorted(ROLE_CAPABILITIES[self.role]), True)
+            capabilities[self.role] = True  # WordPress lists the role among them too
+            me.update(
+                username=self.user,
+                roles=[self.role],
+                capabilities={"read": True, **capabilities},
+                extra_capabilities={self.role: True},
+            )
+        return me
 
     def _upload(self, request: Request) -> Response:
         disposition = request.headers.get("Content-Disposition", "")
@@ -133,6 +190,18 @@ class FakeWordPress(FakePlatform):
         return Response(201, self.tags[tag_id])
 
     def _create_post(self, data: dict[str, Any]) -> Response:
+        if not self.can("edit_posts"):
+            return wp_error(
+                403,
+                "rest_cannot_create",
+                "Sorry, you are not allowed to create posts as this user.",
+            )
+        if data.get("status") in ("publish", "future") and not self.can("publish_posts"):
+            return wp_error(
+                403,
+                "rest_cannot_publish",
+                "Sorry, you are not allowed to publish posts in this post type.",
+            )
         tags = data.get("tags", [])
         if not isinstance(tags, list) or not all(isinstance(t, int) for t in tags):
             return wp_error(

@@ -1,0 +1,79 @@
+"""`pesisir check`: is the setup in `.env` ready for `pesisir run`? One line per check."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from cli import checks
+from cli.checks import Check
+from cli.checks_telegram import check_telegram
+from core.config import Settings
+
+MARKS = {True: "✓", False: "✗", None: "–"}
+
+
+def run_checks() -> list[Check]:
+    """Every check, in the order a volunteer fixes things; nothing is changed or posted."""
+    settings, loaded = checks.load_settings()
+    if settings is None:
+        return [loaded]
+    found = [loaded, checks.check_data_dir(settings)]
+    engine, database = checks.check_database(settings)
+    found.append(database)
+    found += asyncio.run(check_telegram(settings))
+    if engine is None:
+        found.append(Check("channels", None, "not checked: the database is not ready"))
+    else:
+        try:
+            found += checks.check_channels(engine, settings)
+        finally:
+            engine.dispose()
+    return [_redacted(check, settings) for check in found]
+
+
+def _redacted(check: Check, settings: Settings) -> Check:
+    """A last guard: no secret setting's value ever reaches the output, whatever quoted it."""
+    secrets = [
+        value.get_secret_value()
+        for value in (
+            settings.telegram_token,
+            settings.webhook_secret,
+            settings.mastodon_token,
+            settings.bluesky_app_password,
+            settings.wordpress_app_password,
+        )
+        if value is not None and value.get_secret_value()
+    ]
+    detail, hint = check.detail, check.hint
+    for secret in secrets:
+        detail = detail.replace(secret, "***")
+        hint = hint.replace(secret, "***") if hint else hint
+    return Check(check.check, check.ok, detail, hint)
+
+
+def check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead.")] = False,
+) -> None:
+    """Check the setup (settings, database, Telegram bot and group, channels); exit 1 on a ✗."""
+    found = run_checks()
+    if as_json:
+        typer.echo(json.dumps([c.as_dict() for c in found], ensure_ascii=False, indent=2))
+    else:
+        width = max(len(c.check) for c in found)
+        for item in found:
+            typer.echo(f"{MARKS[item.ok]} {item.check.ljust(width)}  {item.detail}")
+            if item.hint:  # a fix for a ✗, what to do about a warning or a skipped feature
+                typer.echo(f"  {' ' * width}  → {item.hint}")
+        failed = sum(1 for c in found if c.ok is False)
+        if failed:
+            typer.echo(f"{failed} check(s) failed: fix them, then run pesisir check again.")
+        elif any(c.ok is None for c in found):
+            typer.echo("Nothing failed; – marks what is not set up yet.")
+        else:
+            typer.echo("Everything is ready for pesisir run.")
+    if any(c.ok is False for c in found):
+        raise typer.Exit(1)

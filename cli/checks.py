@@ -1,0 +1,190 @@
+"""What `pesisir check` looks at besides Telegram: settings, data directory, database, channels.
+
+Each check gives a `Check`: ok True (✓), False (✗, with a hint) or None (skipped: the feature is
+not configured). Details never carry a secret, a Telegram user id or anything from a story.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from cli import common
+from core.config import Settings
+from core.db import current_revision, head_revision, is_sqlite, make_engine
+from core.errors import ConfigError
+from core.models import Channel
+from publishers.base import AuthError, PublishError, RetryableError, SetupHints
+from publishers.channels_config import list_channels
+from publishers.dispatcher import default_publisher_factory
+from publishers.registry import publisher_class
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of `pesisir check`."""
+
+    check: str
+    ok: bool | None  # None: skipped, the feature is not configured
+    detail: str
+    hint: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape: check, ok, detail, hint."""
+        return asdict(self)
+
+
+def load_settings() -> tuple[Settings | None, Check]:
+    """The settings, or None and a ✗ with pydantic's messages (never the values given)."""
+    try:
+        settings = common.load_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PESISIR_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        return None, Check(
+            "settings",
+            False,
+            problems,
+            "fix these variables in .env or the environment (README, 'Settings')",
+        )
+    source = ".env and the environment" if Path(".env").is_file() else "the environment"
+    return settings, Check("settings", True, f"loaded from {source}")
+
+
+def check_data_dir(settings: Settings) -> Check:
+    """The data directory can be written (or made, by `pesisir init`)."""
+    directory = settings.data_dir.resolve()
+    hint = (
+        f"let the user running pesisir write to {directory}, or set PESISIR_DATA_DIR to a "
+        "folder it may write"
+    )
+    if not directory.exists():
+        parent = next((p for p in directory.parents if p.exists()), None)
+        if parent is not None and os.access(parent, os.W_OK):
+            return Check("data directory", True, f"{directory} will be made by pesisir init")
+        return Check(
+            "data directory", False, f"{directory} does not exist and cannot be made", hint
+        )
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return Check("data directory", False, f"cannot write to {directory}: {reason}", hint)
+    return Check("data directory", True, f"{directory} is writable")
+
+
+def check_database(settings: Settings) -> tuple[Engine | None, Check]:
+    """The database answers and is at the newest migration; its engine when it is usable."""
+    url = settings.effective_database_url
+    shown = common.describe_url(url)
+    init = "run pesisir init (it creates or migrates the database)"
+    if is_sqlite(url):
+        database = make_url(url).database
+        # Connecting would create an empty file: say plainly that there is none yet.
+        if database and database != ":memory:" and not Path(database).exists():
+            return None, Check("database", False, f"no database at {database} yet", init)
+    engine = make_engine(url)
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
+        return None, Check(
+            "database",
+            False,
+            f"{shown} does not answer: {reason}",
+            "check PESISIR_DATABASE_URL (host, port, user, database) and that the server runs",
+        )
+    head = head_revision()
+    if current is None:
+        engine.dispose()
+        return None, Check("database", False, f"{shown} has no tables yet", init)
+    if current != head:
+        engine.dispose()
+        return None, Check(
+            "database", False, f"{shown} is at migration {current}, the newest is {head}", init
+        )
+    return engine, Check("database", True, f"{shown} at migration {current} (the newest)")
+
+
+def check_channels(engine: Engine, settings: Settings) -> list[Check]:
+    """Every channel's credentials, checked by its own publisher without posting."""
+    with Session(engine) as session:
+        channels = list_channels(session)
+    if not channels:
+        return [
+            Check(
+                "channels",
+                None,
+                "no channels yet: approved stories have nowhere to go",
+                "pesisir channel add outbox --kind outbox (README, 'Channels: setup')",
+            )
+        ]
+    return [check_channel(channel, settings) for channel in channels]
+
+
+def check_channel(channel: Channel, settings: Settings) -> Check:
+    """One channel: paused ones are ✗ with the resume hint, after checking them anyway."""
+    name = f"channel {channel.name}"
+    hints = _hints(channel.kind)
+    try:
+        detail = _run_check(channel, settings)
+    except ConfigError as exc:
+        return _failed(channel, name, f"{channel.kind}: {exc}", hints.config if hints else None)
+    except AuthError as exc:
+        return _failed(channel, name, f"{channel.kind}: {exc}", hints.auth if hints else None)
+    except RetryableError as exc:
+        hint = hints.unreachable if hints else None
+        return _failed(channel, name, f"{channel.kind}: {exc}", hint)
+    except PublishError as exc:
+        return _failed(channel, name, f"{channel.kind}: {exc}", hints.refused if hints else None)
+    except Exception as exc:  # noqa: BLE001 - one broken channel must not hide the others
+        # Only the class: a library's message may quote a URL, and Telegram's hold the token.
+        detail = f"{channel.kind}: unexpected {type(exc).__name__}"
+        return _failed(channel, name, detail, hints.refused if hints else None)
+    if channel.paused:
+        now = f"credentials work now: {detail}" if detail else "this kind has no setup check"
+        return Check(
+            name,
+            False,
+            f"{channel.kind}: paused ({channel.paused_reason}); {now}",
+            f"pesisir channel resume {channel.name}",
+        )
+    if detail is None:
+        return Check(name, None, f"{channel.kind}: this kind has no setup check")
+    return Check(name, True, f"{channel.kind}: {detail}")
+
+
+def _run_check(channel: Channel, settings: Settings) -> str | None:
+    """Build the publisher as the dispatcher does and call its `check()`, if it has one."""
+    publisher = default_publisher_factory(channel.kind, dict(channel.config or {}), settings)
+    check: Callable[[], str] | None = getattr(publisher, "check", None)
+    return None if check is None else check()
+
+
+def _hints(kind: str) -> SetupHints | None:
+    try:
+        hints = getattr(publisher_class(kind), "setup_hints", None)
+    except KeyError:
+        return None
+    return hints if isinstance(hints, SetupHints) else None
+
+
+def _failed(channel: Channel, name: str, detail: str, hint: str | None) -> Check:
+    if channel.paused:
+        detail = f"paused ({channel.paused_reason}); {detail}"
+        resume = f"then pesisir channel resume {channel.name}"
+        hint = f"{hint}; {resume}" if hint else resume
+    return Check(name, False, detail, hint or "see README, 'Channels: setup'")
