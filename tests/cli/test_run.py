@@ -64,6 +64,20 @@ def _approved_story_due_now(engine: Engine) -> int:
         return story.id
 
 
+def _process_env(fake: FakeBotAPI, settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a `pesisir run` process talking to `fake`, plus `extra` settings."""
+    return {
+        **os.environ,
+        "PESISIR_TELEGRAM_TOKEN": fake.token,
+        "PESISIR_TELEGRAM_BASE_URL": fake.base_url,
+        "PESISIR_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
+        "PESISIR_DATA_DIR": str(settings.data_dir),
+        "PESISIR_DATABASE_URL": str(settings.database_url),
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
 async def _wait_until(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
@@ -78,17 +92,9 @@ async def test_run_talks_through_base_url_and_dispatches(
 ) -> None:
     """A contributor is answered by the separate process; a due post goes out; no token in logs."""
     story_id = _approved_story_due_now(engine)
-    env = {
-        **os.environ,
-        "PESISIR_TELEGRAM_TOKEN": fake.token,
-        "PESISIR_TELEGRAM_BASE_URL": fake.base_url,
-        "PESISIR_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
-        "PESISIR_DATA_DIR": str(settings.data_dir),
-        "PESISIR_DATABASE_URL": str(settings.database_url),
-        "PESISIR_DISPATCH_INTERVAL_SECONDS": "0.5",
-        "PESISIR_LOG_LEVEL": "DEBUG",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = _process_env(
+        fake, settings, PESISIR_DISPATCH_INTERVAL_SECONDS="0.5", PESISIR_LOG_LEVEL="DEBUG"
+    )
     stderr_path = tmp_path / "stderr.log"
     with stderr_path.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
@@ -143,19 +149,14 @@ async def test_run_in_webhook_mode_answers_through_run_webhook(
     """With PESISIR_WEBHOOK_URL the process registers it (with the secret) and is answered."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}/telegram-hook"
-    env = {
-        **os.environ,
-        "PESISIR_TELEGRAM_TOKEN": fake.token,
-        "PESISIR_TELEGRAM_BASE_URL": fake.base_url,
-        "PESISIR_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
-        "PESISIR_DATA_DIR": str(settings.data_dir),
-        "PESISIR_DATABASE_URL": str(settings.database_url),
-        "PESISIR_WEBHOOK_URL": url,
-        "PESISIR_WEBHOOK_LISTEN": "127.0.0.1",
-        "PESISIR_WEBHOOK_PORT": str(port),
-        "PESISIR_WEBHOOK_SECRET": "hook-Secret_42",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = _process_env(
+        fake,
+        settings,
+        PESISIR_WEBHOOK_URL=url,
+        PESISIR_WEBHOOK_LISTEN="127.0.0.1",
+        PESISIR_WEBHOOK_PORT=str(port),
+        PESISIR_WEBHOOK_SECRET="hook-Secret_42",
+    )
     stderr_path = tmp_path / "stderr.log"
     with stderr_path.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
