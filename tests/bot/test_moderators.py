@@ -30,7 +30,7 @@ from publishers.campaigns import ensure_default_campaign
 from publishers.channels_config import add_channel
 from publishers.scheduling import schedule_story
 from tests.jpeg_segments import metadata_in
-from tests.moderation.conftest import add_story
+from tests.moderation.conftest import add_story, store_late_photo
 
 GROUP_ID = -1009876543210
 
@@ -411,15 +411,8 @@ async def test_a_late_photo_is_added_from_the_card_and_shown_under_it(world: Wor
     story_id = story(
         w, "SP-LATE", renditions=1, media=2, flags=[{"kind": "photo_late", "span": None}]
     )
-    store = MediaStore(w.settings.data_dir)
-    stored = store.put_original(jpeg(gps=OESAPA, label="datang belakangan"), suffix=".jpg")
-    with Session(w.engine) as session:
-        late = session.exec(
-            select(Media).where(Media.submission_id == story_id, Media.position == 1)
-        ).one()
-        late.sha256, late.path, late.size_bytes = stored.sha256, stored.relative, stored.size_bytes
-        session.add(late)
-        session.commit()
+    late = jpeg(gps=OESAPA, label="datang belakangan")
+    store_late_photo(w.engine, MediaStore(w.settings.data_dir), story_id, late)
     card = await until(lambda: card_of(w, story_id))
     assert "foto yang sempat gagal diunduh" in card["text"]
     assert len([m for m in w.group.chat.replies if "photo" in m]) == 1

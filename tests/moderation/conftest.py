@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.clock import utcnow
 from core.lifecycle import transition
 from core.models import Contributor, Media, Submission
 from core.states import SubmissionState
+from core.storage import MediaStore
 
 MakeStory = Callable[..., int]
 
@@ -78,6 +79,18 @@ def add_story(
             transition(session, story, state, actor="pipeline")
         session.commit()
         return story.id
+
+
+def store_late_photo(engine: Engine, store: MediaStore, story_id: int, data: bytes) -> None:
+    """The story's second photo arrives late: stored as an original, with no renditions."""
+    stored = store.put_original(data, suffix=".jpg")
+    with Session(engine) as session:
+        late = session.exec(
+            select(Media).where(Media.submission_id == story_id, Media.position == 1)
+        ).one()
+        late.sha256, late.path, late.size_bytes = stored.sha256, stored.relative, stored.size_bytes
+        session.add(late)
+        session.commit()
 
 
 @pytest.fixture

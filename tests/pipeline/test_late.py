@@ -15,22 +15,15 @@ from core.storage import MediaStore
 from moderation import Conflict
 from pipeline import add_late_photos
 from tests.jpeg_segments import metadata_in
-from tests.moderation.conftest import add_story, version_of
+from tests.moderation.conftest import add_story, store_late_photo, version_of
 
 LATE = {"kind": "photo_late", "span": None, "detail": None}
 
 
 def _late_story(engine: Engine, store: MediaStore, data: bytes) -> int:
-    """A story in review whose second photo was fetched late: stored, no renditions."""
+    """A story in review whose second photo was fetched late."""
     story_id = add_story(engine, ref="SP-LATE", media=2, flags=[LATE])
-    stored = store.put_original(data, suffix=".jpg")
-    with Session(engine) as session:
-        late = session.exec(
-            select(Media).where(Media.submission_id == story_id, Media.position == 1)
-        ).one()
-        late.sha256, late.path, late.size_bytes = stored.sha256, stored.relative, stored.size_bytes
-        session.add(late)
-        session.commit()
+    store_late_photo(engine, store, story_id, data)
     return story_id
 
 
