@@ -78,6 +78,16 @@ def _process_env(fake: FakeBotAPI, settings: Settings, **extra: str) -> dict[str
     }
 
 
+async def _interrupt(process: asyncio.subprocess.Process) -> None:
+    """Ctrl-C the process as a person would; kill it if it does not stop within 30 s."""
+    process.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(process.wait(), timeout=30)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
 async def _wait_until(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
@@ -126,12 +136,7 @@ async def test_run_talks_through_base_url_and_dispatches(
 
             assert await _wait_until(delivered)
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+            await _interrupt(process)
     logs = stderr_path.read_text(encoding="utf-8", errors="replace")
     assert fake.token not in logs
     assert fake.token.split(":")[1] not in logs
@@ -179,12 +184,7 @@ async def test_run_in_webhook_mode_answers_through_run_webhook(
             assert fake.webhook_statuses == [200]
             assert not fake.calls_of("getUpdates")  # no polling beside the webhook
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+            await _interrupt(process)
     assert process.returncode == 0
     logs = stderr_path.read_text(encoding="utf-8", errors="replace")
     assert "hook-Secret_42" not in logs and fake.token.split(":")[1] not in logs
