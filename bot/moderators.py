@@ -68,7 +68,7 @@ from moderation.decisions import Conflict
 from pipeline import add_late_photos
 from pipeline.places import search_places
 from publishers import alert_late_posts, scheduling
-from publishers.calendar import parse_local_time
+from publishers.calendar import format_local, parse_local_time
 from publishers.campaigns import get_campaign, list_campaigns, next_free_slot
 
 logger = logging.getLogger(__name__)
@@ -261,7 +261,7 @@ class ModerationDesk:
 
     def local_time(self, at: datetime) -> str:
         """An instant as the group reads it: `2026-11-25 09:00 WITA` (PESISIR_TIMEZONE)."""
-        return at.astimezone(ZoneInfo(self.settings.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+        return format_local(at, self.settings.timezone)
 
     def _schedule_lines(self, session: Session, story_id: int) -> list[cards.ScheduleLine]:
         """The story's posts that are not cancelled, grouped by campaign and time."""

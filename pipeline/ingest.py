@@ -42,7 +42,8 @@ from pipeline.tagging import tag_text
 logger = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "2"
-_IMAGE_KINDS = (MediaKind.PHOTO.value, MediaKind.DOCUMENT.value)
+#: Media rows that hold a picture (a compressed photo, or an image sent as a file).
+IMAGE_KINDS = (MediaKind.PHOTO.value, MediaKind.DOCUMENT.value)
 
 
 def ingest(engine: Engine, settings: Settings, submission_id: int) -> str:
@@ -126,7 +127,7 @@ def _media_step(session: Session, story: Submission, store: MediaStore) -> int:
             .where(Media.submission_id == story.id, col(Media.deleted_at).is_(None))
             .order_by(col(Media.position))
         )
-        if media.kind in _IMAGE_KINDS and media.path and media.sha256
+        if media.kind in IMAGE_KINDS and media.path and media.sha256
     ]
     render_images(session, images, store)
     return len(images)

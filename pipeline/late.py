@@ -13,12 +13,9 @@ from sqlmodel import Session, col, select
 
 from core.errors import InvalidTransition, NotFound
 from core.models import Media, Submission
-from core.states import MediaKind
 from core.storage import MediaStore
 from moderation import decisions
-from pipeline.ingest import render_images
-
-_IMAGE_KINDS = (MediaKind.PHOTO.value, MediaKind.DOCUMENT.value)
+from pipeline.ingest import IMAGE_KINDS, render_images
 
 
 def late_photos(session: Session, submission_id: int) -> list[Media]:
@@ -31,7 +28,7 @@ def late_photos(session: Session, submission_id: int) -> list[Media]:
     return [
         media
         for media in rows
-        if media.kind in _IMAGE_KINDS
+        if media.kind in IMAGE_KINDS
         and media.path
         and media.sha256
         and not media.renditions

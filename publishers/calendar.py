@@ -38,6 +38,11 @@ class CalendarRow:
         return asdict(self)
 
 
+def format_local(moment: datetime, timezone: str) -> str:
+    """An instant as the campaign team reads it: `2026-11-25 09:00 WITA`."""
+    return as_utc(moment).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def parse_local_time(text: str, timezone: str) -> datetime:
     """`2026-11-25 09:00` in `timezone`, or an ISO time with its own offset; returned in UTC."""
     cleaned = text.strip().replace("T", " ")

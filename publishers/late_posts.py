@@ -13,19 +13,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import notifications
-from core.clock import as_utc, utcnow
+from core.clock import utcnow
 from core.config import Settings
 from core.db import session_scope
 from core.i18n import t
 from core.models import Campaign, Channel, Delivery, Submission
 from core.states import Audience, DeliveryState
+from publishers.calendar import format_local
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ def alert_if_sent_late(
         params={
             "ref": story.ref if story else "?",
             "channel": channel.name if channel else "?",
-            "due": _local(settings, delivery.scheduled_at),
-            "sent": _local(settings, now),
+            "due": format_local(delivery.scheduled_at, settings.timezone),
+            "sent": format_local(now, settings.timezone),
         },
     )
 
@@ -135,16 +135,11 @@ def _item(session: Session, settings: Settings, delivery_id: int) -> dict[str, A
     return {
         "ref": story.ref if story else "?",
         "channel": channel.name if channel else "?",
-        "due": _local(settings, delivery.scheduled_at),
+        "due": format_local(delivery.scheduled_at, settings.timezone),
         "tries": delivery.attempts,
         "error": delivery.last_error,
         "paused": (channel.paused_reason or "") if paused and channel else None,
     }
-
-
-def _local(settings: Settings, moment: datetime) -> str:
-    """A time as the campaign team reads it: local, with the zone's abbreviation."""
-    return as_utc(moment).astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _minutes(value: float) -> str:
