@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 from telegram import Bot
@@ -23,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from core.clock import utcnow
 from core.config import Settings
+from core.db import claim_rows
 from core.i18n import catalog, normalize_language, t
 from core.models import Contributor, Notification
 from core.states import Audience, NotificationState
@@ -103,19 +104,13 @@ def _claim_ids(engine: Engine, now: datetime) -> list[int]:
     )
     lease = {"next_attempt_at": now + timedelta(seconds=LEASE_SECONDS)}
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Rows another process is claiming right now are skipped, not waited for; the
-            # locked selection is computed once (see publishers.dispatcher._claim_batch).
-            chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-            statement = update(NOTIFICATIONS).where(n.id == chosen.c.id)
-        else:  # SQLite: one writer at a time, the statement is atomic
-            statement = update(NOTIFICATIONS).where(n.id.in_(due.scalar_subquery()))
-        claimed = connection.execute(
-            statement.where(n.state == NotificationState.PENDING.value)
-            .values(**lease)
-            .returning(n.id)
+        return claim_rows(
+            connection,
+            NOTIFICATIONS,
+            due,
+            still=n.state == NotificationState.PENDING.value,
+            values=lease,
         )
-        return sorted(int(row_id) for row_id in claimed.scalars())
 
 
 def _claim_due(engine: Engine, settings: Settings, now: datetime) -> list[_Job]:

@@ -11,8 +11,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import ColumnElement, Select, Table, event, inspect, update
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -97,3 +97,27 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """The newest migration's revision: what `migrate` brings a database to."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def claim_rows(
+    connection: Connection,
+    table: Table,
+    due: Select[Any],
+    *,
+    still: ColumnElement[bool],
+    values: dict[str, Any],
+) -> list[int]:
+    """Atomically set `values` on the rows `due` selects (a query of `table.c.id`) that are
+    `still` claimable; the ids taken, sorted. Several processes may claim at once: each row
+    goes to one of them."""
+    ids = table.c.id
+    if connection.dialect.name == "postgresql":
+        # Rows another process is claiming right now are skipped, not waited for. The locked
+        # selection must be computed once: as `IN (subquery)` PostgreSQL may rescan it per row,
+        # skip the rows this very UPDATE just changed, and claim more than the limit.
+        chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        statement = update(table).where(ids == chosen.c.id, still)
+    else:  # SQLite: one writer at a time, the statement is atomic
+        statement = update(table).where(ids.in_(due.scalar_subquery()), still)
+    claimed = connection.execute(statement.values(**values).returning(ids))
+    return sorted(int(row_id) for row_id in claimed.scalars())

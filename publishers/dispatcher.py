@@ -22,7 +22,7 @@ from sqlmodel import Session
 from core import audit, notifications
 from core.clock import as_utc, utcnow
 from core.config import Settings
-from core.db import session_scope
+from core.db import claim_rows, session_scope
 from core.errors import ConfigError, NotAllowed
 from core.models import Campaign, Channel, Delivery, Submission
 from core.states import Audience, DeliveryState, SubmissionState
@@ -122,25 +122,7 @@ def _claim_batch(
         "attempts": d.attempts + 1,
         "updated_at": now,
     }
-    if _is_postgres(connection):
-        # Rows another worker is claiming right now are skipped, not waited for. The locked
-        # selection must be computed once: as `IN (subquery)` PostgreSQL may rescan it per row,
-        # skip the rows this very UPDATE just changed, and claim more than `limit`.
-        chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-        statement = (
-            update(DELIVERIES)
-            .where(d.id == chosen.c.id, d.state == PENDING)
-            .values(**values)
-            .returning(d.id)
-        )
-    else:  # SQLite: one writer at a time, the statement is atomic
-        statement = (
-            update(DELIVERIES)
-            .where(d.id.in_(due.scalar_subquery()), d.state == PENDING)
-            .values(**values)
-            .returning(d.id)
-        )
-    return sorted(int(row_id) for row_id in connection.execute(statement).scalars())
+    return claim_rows(connection, DELIVERIES, due, still=d.state == PENDING, values=values)
 
 
 def claim_due(
