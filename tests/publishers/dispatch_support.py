@@ -34,8 +34,8 @@ from publishers.base import (
 
 # -- a scripted publisher -----------------------------------------------------------------------
 
-#: channel name -> outcomes still to play ("ok", "retry", "retry:SECONDS", "permanent", "auth",
-#: "crash"); an empty script means "ok".
+#: channel name -> outcomes still to play ("ok", "retry", "retry:SECONDS", "maybe", "permanent",
+#: "auth", "uncertain", "crash"); an empty script means "ok".
 SCRIPTS: dict[str, deque[str]] = defaultdict(deque)
 #: channel name -> (idempotency key, post) of every publish call
 CALLS: dict[str, list[tuple[str, Post]]] = defaultdict(list)
@@ -70,6 +70,8 @@ class ScriptedPublisher:
             raise AuthError("401 token revoked")
         if outcome == "hook":
             HOOKS.pop(0)()
+        if outcome == "maybe":  # a 5xx or lost answer after sending: it may be out
+            raise RetryableError("502 after sending", maybe_sent=True)
         if outcome == "uncertain":
             raise UncertainError("timeout after the request was sent")
         if outcome == "crash":

@@ -27,7 +27,7 @@ from publishers.dispatcher import (
     expire_leases,
     retract_story,
 )
-from publishers.scheduling import schedule_story
+from publishers.scheduling import schedule_story, unschedule
 from tests.fakes.mastodon_api import FakeMastodon, status_length
 from tests.fakes.server import Response
 from tests.publishers.dispatch_support import (
@@ -634,3 +634,34 @@ def test_through_the_real_mastodon_publisher_posts_fit_the_server_limits(
             assert 280 <= status_length(status["content"]) <= 300
             assert status["content"].split("\n\n", 1)[0].endswith("…")
         assert len(fake.calls("/api/v2/instance")) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="issue 8: a revived delivery keeps uncertain_since")
+def test_a_post_unscheduled_after_a_maybe_sent_retry_and_scheduled_again_goes_out_anew(
+    engine: Engine, settings: Settings
+) -> None:
+    """Scheduling a cancelled post again makes a new post: nothing of the old attempts (its
+    'may have been sent' mark above all) may make the new one `unknown` unsent."""
+    [story_id] = _world(engine)
+    SCRIPTS["mast"].append("maybe")
+    assert dispatch_due(engine, settings, worker_id="w1", now=AFTER).retried == 1
+    with Session(engine) as session:
+        unschedule(session, submission_id=story_id, actor="cli:test")
+        session.commit()
+    later = SLOT + timedelta(days=1)
+    with Session(engine) as session:
+        schedule_story(
+            session,
+            submission_id=story_id,
+            campaign_slug="adil",
+            at=later,
+            channels=None,
+            actor="cli:test",
+        )
+        session.commit()
+    stats = dispatch_due(engine, settings, worker_id="w1", now=later + timedelta(minutes=1))
+    assert (stats.sent, stats.unknown) == (1, 0)
+    [first_key, second_key] = [key for key, _post in CALLS["mast"]]
+    assert first_key != second_key
+    [row] = _deliveries(engine)
+    assert row.state == "sent" and row.uncertain_since is None and row.attempts == 1
