@@ -26,24 +26,29 @@ from sqlalchemy.engine import Engine
 
 from core.config import Settings
 from core.db import make_engine, migrate
-from core.models import Campaign, Channel, Contributor, Delivery, Submission
+from core.delivery_table import Delivery
+from core.models import Campaign, Channel, Contributor, Submission
+from core.projections import public_story
 from publishers import registry
-from publishers.base import Post, Receipt
-from publishers.dispatcher import DELIVERIES, claim_due, compose_post, dispatch_due
-from publishers.scheduling import content_for
+from publishers.base import ALWAYS, Post, Publisher, Receipt, SetupHints
+from publishers.deliveries import claim_due
+from publishers.deliveries.transitions import DELIVERIES
+from publishers.dispatcher import compose_post, dispatch_due
+from publishers.text import ChannelRules, no_limit
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test_dispatch"
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 CHANNELS = 100
 
 
-@registry.register("bench-noop")
-class NoopPublisher:
+class NoopPublisher(Publisher):
     """Accepts every post at once (so the benchmark measures our side only)."""
 
-    name: ClassVar[str] = "bench-noop"
-    compose_as: ClassVar[str] = "outbox"
-    idempotent: ClassVar[bool] = True
+    kind: ClassVar[str] = "bench-noop"
+    rules: ClassVar[ChannelRules] = ChannelRules(no_limit, no_limit, None, ("web", "feed"), None)
+    resend_safe_seconds: ClassVar[float] = ALWAYS
+    rate_per_minute: ClassVar[int | None] = None
+    setup_hints: ClassVar[SetupHints] = SetupHints("-", "-", "-", "-")
 
     def __init__(self) -> None:
         self.count = 0
@@ -58,6 +63,12 @@ class NoopPublisher:
 
     def delete(self, receipt: Receipt) -> bool:
         return True
+
+    def check(self) -> str:
+        return "accepts everything"
+
+
+registry.register(NoopPublisher)
 
 
 def reset(url: str) -> None:
@@ -248,9 +259,10 @@ def time_dispatch(engine: Engine, settings: Settings, count: int) -> tuple[float
         for sid in rows:
             story = stories[sid]
             assert story is not None
-            content = content_for(session, story)
+            content = public_story(session, story)
             publisher.publish(
-                compose_post("bench-noop", content, ["AdilUntukBumi"]), idempotency_key="x"
+                compose_post(publisher, "bench-noop", content, ["AdilUntukBumi"]),
+                idempotency_key="x",
             )
         baseline = len(rows) / (time.perf_counter() - started)
     sent = 0

@@ -13,10 +13,9 @@ from typing import Any
 
 from core.i18n import t
 from core.models import Submission
-from core.states import SubmissionState
+from core.states import SOCIAL_CONSENTS, SubmissionState
 from moderation.decisions import LATE_PHOTO_FLAG, THEMES, RejectReason, actor_name
 from moderation.queue import StoryDetails
-from publishers.scheduling import SOCIAL_CONSENTS
 
 S = SubmissionState
 

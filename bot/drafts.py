@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,26 +21,19 @@ from core.config import Settings
 from core.db import session_scope
 from core.errors import InvalidTransition, NotFound, StaleVersion
 from core.lifecycle import transition
-from core.models import Contributor, Delivery, Media, Submission
-from core.states import Consent, DeliveryState, MediaKind, SubmissionState
+from core.models import Contributor, Media, Submission
+from core.states import IMAGE_KINDS, Consent, MediaKind, SubmissionState
 from core.storage import MediaStore, StoredFile
+from core.stories import new_ref
 from moderation.decisions import LATE_PHOTO_FLAG
 from moderation.withdrawal import withdraw_and_erase
-from publishers.dispatcher import retract_story
+from publishers import calendar
+from publishers.retraction import retract_story
 
 logger = logging.getLogger(__name__)
 
 #: Reference codes: no 0/O, 1/I/L, so they survive being read aloud or copied by hand.
-REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-REF_LENGTH = 4
-IMAGE_KINDS = (MediaKind.PHOTO.value, MediaKind.DOCUMENT.value)
 ACTOR = "contributor"
-# Deliveries that may have a post out there, or may still make one.
-_LIVE_DELIVERY_STATES = (
-    DeliveryState.PENDING.value,
-    DeliveryState.SENT.value,
-    DeliveryState.UNKNOWN.value,
-)
 
 
 @dataclass(frozen=True)
@@ -87,11 +79,6 @@ class StoryLine:
     ref: str
     state: str
     created_at: datetime
-
-
-def new_ref() -> str:
-    """A random reference code like `SP-7K3Q` (uniqueness is checked by the caller)."""
-    return "SP-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH))
 
 
 def _person(row: Contributor) -> Person:
@@ -595,14 +582,7 @@ def _retract_posts(
 ) -> None:
     """Cancel pending posts and delete published ones before a story is erased."""
     with session_scope(engine) as session:
-        posted = set(
-            session.exec(
-                select(Delivery.submission_id).where(
-                    col(Delivery.submission_id).in_(submission_ids),
-                    col(Delivery.state).in_(_LIVE_DELIVERY_STATES),
-                )
-            ).all()
-        )
+        posted = calendar.stories_with_posts(session, submission_ids)
     for submission_id in sorted(posted):
         erased.add_retraction(retract_story(engine, settings, submission_id, actor=ACTOR))
 

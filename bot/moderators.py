@@ -47,28 +47,25 @@ from telegram.ext import (
 
 from bot import cards, notifier
 from bot.services import BotServices
-from core.clock import utcnow
+from core.clock import format_local, parse_local_time, utcnow
 from core.config import Settings
-from core.errors import InvalidTransition, NotAllowed, NotFound
+from core.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from core.i18n import t
 from core.models import (
     CallbackToken,
     Campaign,
-    Channel,
     Contributor,
-    Delivery,
     Media,
     ModeratorPrompt,
     Submission,
 )
-from core.states import DeliveryState, SubmissionState
+from core.states import SOCIAL_CONSENTS, SubmissionState
 from core.storage import MediaStore
 from moderation import decisions, permissions, queue, reminders, tokens
 from moderation.decisions import Conflict
 from pipeline import add_late_photos
 from pipeline.places import search_places
-from publishers import alert_late_posts, scheduling
-from publishers.calendar import format_local, parse_local_time
+from publishers import alert_late_posts, calendar, scheduling
 from publishers.campaigns import get_campaign, list_campaigns, next_free_slot
 
 logger = logging.getLogger(__name__)
@@ -265,24 +262,8 @@ class ModerationDesk:
 
     def _schedule_lines(self, session: Session, story_id: int) -> list[cards.ScheduleLine]:
         """The story's posts that are not cancelled, grouped by campaign and time."""
-        rows = session.exec(
-            select(Delivery.scheduled_at, Campaign.name, Channel.name)
-            .join(Channel, col(Channel.id) == Delivery.channel_id)
-            .join(Campaign, col(Campaign.id) == Delivery.campaign_id, isouter=True)
-            .where(
-                Delivery.submission_id == story_id,
-                Delivery.state != DeliveryState.CANCELLED.value,
-            )
-            .order_by(col(Delivery.scheduled_at), col(Delivery.id))
-        )
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for at, campaign, channel in rows:
-            key = (campaign or "-", self.local_time(at))
-            grouped.setdefault(key, []).append(channel)
-        return [
-            cards.ScheduleLine(campaign, at_local, channels)
-            for (campaign, at_local), channels in grouped.items()
-        ]
+        lines = calendar.schedule_lines(session, story_id, timezone=self.settings.timezone)
+        return [cards.ScheduleLine(*line) for line in lines]
 
     def _open_campaigns(self, session: Session, story: Submission) -> list[Campaign]:
         """Campaigns this story may go out in now: with channels, not paused, not over, filters
@@ -553,7 +534,7 @@ class ModerationDesk:
                 if story.version != version:
                     raise decisions.conflict_for(session, story_id)
                 kwargs: dict[str, Any] = {"actor": actor, "expected_version": version}
-                if action in SCHEDULE_ACTIONS and story.consent not in scheduling.SOCIAL_CONSENTS:
+                if action in SCHEDULE_ACTIONS and story.consent not in SOCIAL_CONSENTS:
                     return Outcome(answer=t(self.lang, "moderation.answer.not_social"), alert=True)
                 if action == "menu_schedule" and not self._open_campaigns(session, story):
                     return Outcome(
@@ -627,7 +608,7 @@ class ModerationDesk:
             except Conflict as conflict:
                 session.rollback()
                 return Outcome(answer=self._conflict_text(conflict), alert=True)
-            except (InvalidTransition, ValueError, NotFound, NotAllowed) as error:
+            except (InvalidTransition, InvalidInput, ValueError, NotFound, NotAllowed) as error:
                 session.rollback()
                 return Outcome(
                     answer=t(self.lang, "moderation.answer.invalid", error=str(error)), alert=True
@@ -832,7 +813,7 @@ class ModerationDesk:
                 session.rollback()
                 self._consume(prompt.id)
                 return Outcome(answer=self._conflict_text(conflict))
-            except (InvalidTransition, ValueError, NotFound, NotAllowed) as error:
+            except (InvalidTransition, InvalidInput, ValueError, NotFound, NotAllowed) as error:
                 session.rollback()
                 self._consume(prompt.id)
                 return Outcome(answer=t(self.lang, "moderation.answer.invalid", error=str(error)))
@@ -848,13 +829,13 @@ class ModerationDesk:
         story = queue.get(session, story_id)
         if story.version != version:
             raise decisions.conflict_for(session, story_id)
-        if story.consent not in scheduling.SOCIAL_CONSENTS:
+        if story.consent not in SOCIAL_CONSENTS:
             raise NotAllowed(t(self.lang, "moderation.answer.not_social"))
         params = self._time_prompt_params(session, slug)
         again = Outcome(prompt="schedule_time", version=version, redraw=False, prompt_params=params)
         try:
             at = parse_local_time(text, self.settings.timezone)
-        except ValueError:
+        except InvalidInput:
             again.answer = t(self.lang, "moderation.answer.bad_time", **params)
             return again
         if at <= utcnow():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,7 @@ from core.errors import ConfigError
 from core.models import Channel
 from publishers.base import AuthError, PublishError, RetryableError, SetupHints
 from publishers.channels_config import list_channels
-from publishers.dispatcher import default_publisher_factory
-from publishers.registry import publisher_class
+from publishers.registry import build_publisher, publisher_class
 
 
 @dataclass(frozen=True)
@@ -155,31 +153,25 @@ def check_channel(channel: Channel, settings: Settings) -> Check:
         detail = f"{channel.kind}: unexpected {type(exc).__name__}"
         return _failed(channel, name, detail, hints.refused if hints else None)
     if channel.paused:
-        now = f"credentials work now: {detail}" if detail else "this kind has no setup check"
         return Check(
             name,
             False,
-            f"{channel.kind}: paused ({channel.paused_reason}); {now}",
+            f"{channel.kind}: paused ({channel.paused_reason}); credentials work now: {detail}",
             f"pesisir channel resume {channel.name}",
         )
-    if detail is None:
-        return Check(name, None, f"{channel.kind}: this kind has no setup check")
     return Check(name, True, f"{channel.kind}: {detail}")
 
 
-def _run_check(channel: Channel, settings: Settings) -> str | None:
-    """Build the publisher as the dispatcher does and call its `check()`, if it has one."""
-    publisher = default_publisher_factory(channel.kind, dict(channel.config or {}), settings)
-    check: Callable[[], str] | None = getattr(publisher, "check", None)
-    return None if check is None else check()
+def _run_check(channel: Channel, settings: Settings) -> str:
+    """Build the publisher as the dispatcher does and call its `check()`."""
+    return build_publisher(channel.kind, dict(channel.config or {}), settings).check()
 
 
 def _hints(kind: str) -> SetupHints | None:
     try:
-        hints = getattr(publisher_class(kind), "setup_hints", None)
+        return publisher_class(kind).setup_hints
     except KeyError:
         return None
-    return hints if isinstance(hints, SetupHints) else None
 
 
 def _failed(channel: Channel, name: str, detail: str, hint: str | None) -> Check:

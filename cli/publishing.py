@@ -18,13 +18,14 @@ import typer
 from sqlmodel import Session
 
 from cli import common
+from core.clock import parse_local_time
 from core.config import Settings
 from core.db import session_scope
 from core.errors import PesisirError
 from core.models import Campaign, Channel
 from core.states import DeliveryState
-from publishers import factory  # noqa: F401 - registers every channel kind
-from publishers.calendar import calendar, parse_local_time, resolve
+from core.stories import find_story
+from publishers.calendar import calendar, story_posts
 from publishers.campaigns import (
     create_campaign,
     ensure_default_campaign,
@@ -40,8 +41,9 @@ from publishers.channels_config import (
     pause_channel,
     resume_channel,
 )
-from publishers.dispatcher import run_worker
-from publishers.scheduling import autofill, deliveries_of, find_story, schedule_story, unschedule
+from publishers.deliveries import resolve
+from publishers.scheduling import autofill, schedule_story, unschedule
+from publishers.worker import run_worker
 
 campaign_app = typer.Typer(
     help="Campaigns: hashtags, dates, channels, time slots.", no_args_is_help=True
@@ -66,7 +68,7 @@ def _session() -> Iterator[tuple[Session, Settings]]:
     try:
         with session_scope(engine) as session:
             yield session, settings
-    except (PesisirError, ValueError) as exc:
+    except PesisirError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
 
@@ -320,14 +322,13 @@ def schedule(
             channels=channel,
             actor=_actor(),
         )
-        rows = deliveries_of(session, story.id or 0)
+        posts = story_posts(session, story.id or 0)
         local = calendar(session, timezone=target.timezone, campaign_slug=campaign)
         shown = {r.id: r.at_local for r in local}
     typer.echo(f"{story.ref} scheduled ({len(made)} channel(s)):")
-    for row in rows:
-        typer.echo(
-            f"  {shown.get(row['id'], row['scheduled_at'])}  {row['channel']}  {row['state']}"
-        )
+    for post in posts:
+        shown_at = shown.get(post.id, post.scheduled_at.isoformat())
+        typer.echo(f"  {shown_at}  {post.channel}  {post.state}")
 
 
 def unschedule_command(

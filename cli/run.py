@@ -10,7 +10,7 @@ import typer
 
 from bot.app import run as run_bot
 from cli import common
-from publishers.dispatcher import start_scheduler
+from publishers.worker import start_scheduler
 
 
 def run(

@@ -1,8 +1,11 @@
-"""One place that says what time it is (always UTC, always aware)."""
+"""What time it is (always UTC, always aware), and times as people read and write them."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from core.errors import InvalidInput
 
 
 def utcnow() -> datetime:
@@ -15,3 +18,23 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def format_local(moment: datetime, timezone: str) -> str:
+    """An instant as a person reads it, in local time with its zone: `2026-11-25 09:00 WITA`."""
+    return as_utc(moment).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def parse_local_time(text: str, timezone: str) -> datetime:
+    """`2026-11-25 09:00` in `timezone`, or an ISO time with its own offset; returned in UTC."""
+    cleaned = text.strip().replace("T", " ")
+    try:
+        value = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise InvalidInput(
+            f"time {text!r} not understood; write it like 2026-11-25 09:00 "
+            "(local time) or 2026-11-25T09:00+08:00"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(timezone))
+    return as_utc(value)

@@ -2,6 +2,7 @@
 
     PesisirError
      ├── ConfigError            a setting is missing or wrong
+     ├── InvalidInput           a person's input is not understood (a time, a slug, a reason)
      ├── NotFound               no such submission, campaign, channel, ...
      ├── NotAllowed             the actor may not do this (not a moderator, consent forbids)
      ├── InvalidTransition      the lifecycle does not allow this move
@@ -20,6 +21,10 @@ class PesisirError(Exception):
 
 class ConfigError(PesisirError):
     """A setting is missing or wrong."""
+
+
+class InvalidInput(PesisirError):
+    """What a person typed or chose is not valid; the message says how to write it."""
 
 
 class NotFound(PesisirError):

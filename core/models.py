@@ -2,6 +2,9 @@
 
 Privacy: columns marked *private* (exact coordinates, Telegram ids, original EXIF) are for
 moderators and the bot only; nothing that builds a post, an export or a log may read them.
+
+The deliveries table lives apart, in `core.delivery_table`, so that import-linter can keep it to
+the one module that changes it (`publishers.deliveries`) and the calendar that reads it.
 """
 
 from __future__ import annotations
@@ -9,39 +12,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.clock import utcnow
-from core.db_types import UTCDateTime
-
-
-def _ts(*, nullable: bool = True, index: bool = False) -> Any:
-    """A UTC timestamp column."""
-    return Field(
-        default=None,
-        sa_type=UTCDateTime,
-        nullable=nullable,
-        index=index,
-    )
-
-
-def _created() -> Any:
-    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-def _json(default: Any) -> Any:
-    factory = (lambda: list(default)) if isinstance(default, list) else (lambda: dict(default))
-    # A server default too, so rows inserted without the ORM (bulk loads, older code) are valid.
-    empty = "[]" if isinstance(default, list) else "{}"
-    return Field(
-        default_factory=factory,
-        sa_column=Column(JSON, nullable=False, server_default=text(f"'{empty}'")),
-    )
-
-
-def _json_nullable() -> Any:
-    return Field(default=None, sa_column=Column(JSON, nullable=True))
+from core.db_types import (
+    created_column,
+    json_column,
+    json_nullable_column,
+    ts_column,
+)
 
 
 class Contributor(SQLModel, table=True):
@@ -57,10 +36,10 @@ class Contributor(SQLModel, table=True):
     public_name: str | None = None  # the name used when consent is "named"
     language: str = Field(default="id", max_length=5)
     awaiting: str | None = None  # what the conversation waits for (e.g. "place", "consent")
-    awaiting_data: dict[str, Any] | None = _json_nullable()
-    bot_blocked_at: datetime | None = _ts()
-    created_at: datetime = _created()
-    erased_at: datetime | None = _ts()
+    awaiting_data: dict[str, Any] | None = json_nullable_column()
+    bot_blocked_at: datetime | None = ts_column()
+    created_at: datetime = created_column()
+    erased_at: datetime | None = ts_column()
 
 
 class Submission(SQLModel, table=True):
@@ -80,7 +59,7 @@ class Submission(SQLModel, table=True):
 
     consent: str | None = Field(default=None, max_length=20)  # core.states.Consent
     consent_version: str | None = None
-    consent_at: datetime | None = _ts()
+    consent_at: datetime | None = ts_column()
     force_anonymous: bool = False
 
     # Place as given in the chat
@@ -97,34 +76,34 @@ class Submission(SQLModel, table=True):
     exact_lat: float | None = None  # private: the exact point, moderators only
     exact_lon: float | None = None  # private
 
-    themes: list[dict[str, Any]] = _json([])  # [{slug, score, evidence: [..]}]
-    flags: list[dict[str, Any]] = _json([])  # [{kind, span, detail}]
+    themes: list[dict[str, Any]] = json_column([])  # [{slug, score, evidence: [..]}]
+    flags: list[dict[str, Any]] = json_column([])  # [{kind, span, detail}]
     spam_score: float | None = None
     duplicate_of_id: int | None = Field(default=None, foreign_key="submissions.id")
-    pipeline_errors: dict[str, Any] = _json({})  # step -> error message
+    pipeline_errors: dict[str, Any] = json_column({})  # step -> error message
     pipeline_version: str | None = None
 
     reject_reason: str | None = None
     reject_note: str | None = None
     # Moderator questions and the contributor's answers:
     # [{question, asked_by, asked_at, answer, answered_at}]
-    questions: list[dict[str, Any]] = _json([])
+    questions: list[dict[str, Any]] = json_column([])
     decided_by: str | None = None  # moderator display name
-    decided_at: datetime | None = _ts()
+    decided_at: datetime | None = ts_column()
 
     # The moderators' review card (private)
     card_chat_id: int | None = Field(default=None, sa_type=BigInteger)
     card_message_id: int | None = Field(default=None, sa_type=BigInteger)
-    card_media_message_ids: list[int] = _json([])
+    card_media_message_ids: list[int] = json_column([])
     card_version: int | None = None  # the story version the card shows; stale card → redraw
 
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
-    submitted_at: datetime | None = _ts(index=True)
-    processed_at: datetime | None = _ts()
-    published_at: datetime | None = _ts()
-    withdrawn_at: datetime | None = _ts()
-    erased_at: datetime | None = _ts()
+    created_at: datetime = created_column()
+    updated_at: datetime = created_column()
+    submitted_at: datetime | None = ts_column(index=True)
+    processed_at: datetime | None = ts_column()
+    published_at: datetime | None = ts_column()
+    withdrawn_at: datetime | None = ts_column()
+    erased_at: datetime | None = ts_column()
 
 
 class Media(SQLModel, table=True):
@@ -152,13 +131,13 @@ class Media(SQLModel, table=True):
     taken_at: str | None = None  # ISO-8601 with offset when the camera wrote one
     gps_lat: float | None = None  # private
     gps_lon: float | None = None  # private
-    exif: dict[str, Any] | None = _json_nullable()  # private: what the original says
+    exif: dict[str, Any] | None = json_nullable_column()  # private: what the original says
     phash: str | None = Field(default=None, index=True, max_length=32)
-    renditions: dict[str, Any] = _json({})  # name -> {path, width, height, bytes}
+    renditions: dict[str, Any] = json_column({})  # name -> {path, width, height, bytes}
     error: str | None = None  # why the pipeline refused it
 
-    created_at: datetime = _created()
-    deleted_at: datetime | None = _ts()
+    created_at: datetime = created_column()
+    deleted_at: datetime | None = ts_column()
 
 
 class AuditEvent(SQLModel, table=True):
@@ -173,9 +152,9 @@ class AuditEvent(SQLModel, table=True):
     from_state: str | None = None
     to_state: str | None = None
     reason: str | None = None
-    before: dict[str, Any] | None = _json_nullable()
-    after: dict[str, Any] | None = _json_nullable()
-    created_at: datetime = _created()
+    before: dict[str, Any] | None = json_nullable_column()
+    after: dict[str, Any] | None = json_nullable_column()
+    created_at: datetime = created_column()
 
 
 class Notification(SQLModel, table=True):
@@ -189,13 +168,13 @@ class Notification(SQLModel, table=True):
     contributor_id: int | None = Field(default=None, foreign_key="contributors.id", index=True)
     submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
     kind: str  # message catalog key suffix: received, approved, rejected, question, published...
-    params: dict[str, Any] = _json({})
+    params: dict[str, Any] = json_column({})
     state: str = Field(default="pending", max_length=12)
     attempts: int = 0
-    next_attempt_at: datetime | None = _ts()
+    next_attempt_at: datetime | None = ts_column()
     last_error: str | None = None
-    created_at: datetime = _created()
-    sent_at: datetime | None = _ts()
+    created_at: datetime = created_column()
+    sent_at: datetime | None = ts_column()
 
 
 class CallbackToken(SQLModel, table=True):
@@ -206,10 +185,10 @@ class CallbackToken(SQLModel, table=True):
     token: str = Field(primary_key=True, max_length=32)
     submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
     action: str
-    payload: dict[str, Any] = _json({})
+    payload: dict[str, Any] = json_column({})
     version: int | None = None  # the submission version the button was drawn for
-    created_at: datetime = _created()
-    used_at: datetime | None = _ts()
+    created_at: datetime = created_column()
+    used_at: datetime | None = ts_column()
 
 
 class ModeratorPrompt(SQLModel, table=True):
@@ -222,9 +201,9 @@ class ModeratorPrompt(SQLModel, table=True):
     chat_id: int = Field(sa_type=BigInteger)
     submission_id: int = Field(foreign_key="submissions.id")
     kind: str  # reject_other | question | place | edit_text | schedule_time
-    payload: dict[str, Any] = _json({})
-    created_at: datetime = _created()
-    consumed_at: datetime | None = _ts()
+    payload: dict[str, Any] = json_column({})
+    created_at: datetime = created_column()
+    consumed_at: datetime | None = ts_column()
 
 
 class Campaign(SQLModel, table=True):
@@ -235,16 +214,16 @@ class Campaign(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(unique=True, index=True)
     name: str
-    hashtags: list[str] = _json([])
+    hashtags: list[str] = json_column([])
     starts_on: str | None = None  # ISO date, local
     ends_on: str | None = None
-    channels: list[str] = _json([])  # channel names
-    slots: list[dict[str, Any]] = _json([])  # [{"days": ["mon","wed"], "time": "09:00"}]
+    channels: list[str] = json_column([])  # channel names
+    slots: list[dict[str, Any]] = json_column([])  # [{"days": ["mon","wed"], "time": "09:00"}]
     timezone: str = "Asia/Makassar"
-    theme_filter: list[str] = _json([])
-    place_filter: list[str] = _json([])
+    theme_filter: list[str] = json_column([])
+    place_filter: list[str] = json_column([])
     paused: bool = False
-    created_at: datetime = _created()
+    created_at: datetime = created_column()
 
 
 class Channel(SQLModel, table=True):
@@ -255,44 +234,8 @@ class Channel(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
     kind: str  # registry name of the publisher
-    config: dict[str, Any] = _json({})  # non-secret settings only
+    config: dict[str, Any] = json_column({})  # non-secret settings only
     paused: bool = False
     paused_reason: str | None = None
     rate_per_minute: int | None = None
-    created_at: datetime = _created()
-
-
-class Delivery(SQLModel, table=True):
-    """One post of one story on one channel: the source of truth for publishing."""
-
-    __tablename__ = "deliveries"
-    __table_args__ = (
-        Index("ix_deliveries_due", "state", "next_attempt_at"),
-        Index("ix_deliveries_channel_claimed", "channel_id", "claimed_at"),
-        UniqueConstraint("submission_id", "campaign_id", "channel_id"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    submission_id: int = Field(foreign_key="submissions.id", index=True)
-    campaign_id: int | None = Field(default=None, foreign_key="campaigns.id", index=True)
-    channel_id: int = Field(foreign_key="channels.id", index=True)
-    scheduled_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-    state: str = Field(default="pending", max_length=12)
-    attempts: int = 0
-    next_attempt_at: datetime | None = _ts()
-    claimed_by: str | None = None
-    claimed_at: datetime | None = _ts()
-    # When a send may first have gone out unconfirmed (a lost answer, a crash mid-send): a
-    # platform's idempotency window (Mastodon: one hour) counts from here, across retries.
-    uncertain_since: datetime | None = _ts()  # last claim; per-channel rate limits count these
-    lease_until: datetime | None = _ts()
-    idempotency_key: str | None = None
-    remote_id: str | None = None
-    remote_url: str | None = None
-    receipt: dict[str, Any] | None = _json_nullable()
-    last_error: str | None = Field(default=None, sa_type=Text)
-    created_at: datetime = _created()
-    updated_at: datetime = _created()
-    sent_at: datetime | None = _ts()
-    # When the moderators' group was told this post is late (once per post; see late_posts).
-    late_alerted_at: datetime | None = _ts()
+    created_at: datetime = created_column()

@@ -68,6 +68,10 @@ class Consent(StrEnum):
     INTERNAL = "internal"  # only for the team and policy briefs, never on social media
 
 
+#: Consents that allow a story on social media; "internal" (or none) never goes out.
+SOCIAL_CONSENTS = frozenset({Consent.NAMED.value, Consent.ANONYMOUS.value})
+
+
 class DeliveryState(StrEnum):
     """One post on one channel (see DESIGN.md, 'Deliveries')."""
 
@@ -83,12 +87,19 @@ D = DeliveryState
 
 DELIVERY_TRANSITIONS: dict[DeliveryState, frozenset[DeliveryState]] = {
     D.PENDING: frozenset({D.SENDING, D.CANCELLED}),
-    D.SENDING: frozenset({D.SENT, D.PENDING, D.FAILED, D.UNKNOWN}),
+    # A worker holding a post may find its story withdrawn before sending: it cancels it.
+    D.SENDING: frozenset({D.SENT, D.PENDING, D.FAILED, D.UNKNOWN, D.CANCELLED}),
     D.SENT: frozenset({D.CANCELLED}),  # cancelled after a published post was deleted
     D.FAILED: frozenset({D.PENDING, D.CANCELLED}),
+    # A person checked the channel; or the worker the sweeper gave up on finished after all.
     D.UNKNOWN: frozenset({D.SENT, D.PENDING, D.FAILED, D.CANCELLED}),
-    D.CANCELLED: frozenset(),
+    D.CANCELLED: frozenset({D.PENDING}),  # scheduled again: a new post (publishers.deliveries)
 }
+
+
+def delivery_sources(target: DeliveryState) -> frozenset[DeliveryState]:
+    """The states a delivery may be in to move to `target`."""
+    return frozenset(state for state, targets in DELIVERY_TRANSITIONS.items() if target in targets)
 
 
 class NotificationState(StrEnum):
@@ -114,3 +125,28 @@ class MediaKind(StrEnum):
     DOCUMENT = "document"  # an image sent as a file (keeps its metadata)
     VOICE = "voice"
     AUDIO = "audio"
+
+
+#: Media kinds that are pictures (they get renditions) and recordings (they never go out).
+IMAGE_KINDS = (MediaKind.PHOTO.value, MediaKind.DOCUMENT.value)
+AUDIO_KINDS = (MediaKind.VOICE.value, MediaKind.AUDIO.value)
+
+
+class Awaiting(StrEnum):
+    """What the contributor conversation waits for next (`Contributor.awaiting`; None: story)."""
+
+    PLACE = "place"  # the next text is the place name (or the skip word)
+    CONSENT = "consent"  # the consent buttons are showing
+    PUBLIC_NAME = "public_name"  # the next text is the name to publish with
+    TEXT_REPLACE = "text_replace"  # the next text replaces the story text
+    CONFIRM = "confirm"  # the summary with send / change / cancel is showing
+
+
+class PromptKind(StrEnum):
+    """What a moderator's next message in the group answers (`ModeratorPrompt.kind`)."""
+
+    QUESTION = "question"  # a question for the contributor
+    REJECT_OTHER = "reject_other"  # the reason of a rejection "for another reason"
+    PLACE = "place"  # a place name
+    EDIT_TEXT = "edit_text"  # the public text
+    SCHEDULE_TIME = "schedule_time"  # a local time to schedule at

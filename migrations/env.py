@@ -8,7 +8,8 @@ from alembic import context
 from sqlalchemy import pool
 from sqlmodel import SQLModel
 
-import core.models  # noqa: F401 - registers the tables on SQLModel.metadata
+import core.delivery_table
+import core.models  # noqa: F401 - registers the other tables on SQLModel.metadata
 from core.db import make_engine
 
 config = context.config

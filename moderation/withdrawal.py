@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core import audit
 from core.clock import utcnow
 from core.errors import InvalidTransition
 from core.lifecycle import transition
-from core.models import AuditEvent, Delivery, Media, Submission
-from core.states import DeliveryState, SubmissionState
+from core.models import AuditEvent, Media, Submission
+from core.states import SubmissionState
 from core.storage import MediaStore
+from publishers import deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +31,8 @@ def withdraw_and_erase(
     if story.state != SubmissionState.WITHDRAWN:
         transition(session, story, SubmissionState.WITHDRAWN, actor=actor, action="withdraw")
         story.withdrawn_at = utcnow()
-    cancelled = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.submission_id == story.id,  # type: ignore[arg-type]
-            Delivery.state == DeliveryState.PENDING.value,  # type: ignore[arg-type]
-        )
-        .values(state=DeliveryState.CANCELLED.value, updated_at=utcnow())
-    ).rowcount  # type: ignore[attr-defined]
+    assert story.id is not None
+    cancelled = deliveries.cancel_pending(session, submission_id=story.id)
     removed_files = erase_media(session, store, story)
     story.text = story.public_text = story.place_text = None
     story.chat_lat = story.chat_lon = story.exact_lat = story.exact_lon = None
@@ -49,7 +43,7 @@ def withdraw_and_erase(
     story.erased_at = utcnow()
     session.add(story)
     transition(session, story, SubmissionState.ERASED, actor=actor, action="erase")
-    summary = {"media_files": removed_files, "deliveries_cancelled": int(cancelled or 0)}
+    summary = {"media_files": removed_files, "deliveries_cancelled": cancelled}
     audit.record(session, actor=actor, action="erased", submission_id=story.id, after=summary)
     logger.info("story %s withdrawn and erased", story.ref)
     return summary

@@ -31,7 +31,7 @@ from core.config import Settings
 from core.errors import NotFound, StaleVersion
 from core.lifecycle import transition
 from core.models import Media, Submission
-from core.states import MediaKind, SubmissionState
+from core.states import IMAGE_KINDS, SubmissionState
 from core.storage import MediaStore
 from moderation.withdrawal import erase_media
 from pipeline.duplicates import find_duplicate_match
@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "2"
 #: Media rows that hold a picture (a compressed photo, or an image sent as a file).
-IMAGE_KINDS = (MediaKind.PHOTO.value, MediaKind.DOCUMENT.value)
 
 
 def ingest(engine: Engine, settings: Settings, submission_id: int) -> str:

@@ -13,9 +13,10 @@ from sqlmodel import Session, col, select
 
 from core.errors import InvalidTransition, NotFound
 from core.models import Media, Submission
+from core.states import IMAGE_KINDS
 from core.storage import MediaStore
 from moderation import decisions
-from pipeline.ingest import IMAGE_KINDS, render_images
+from pipeline.ingest import render_images
 
 
 def late_photos(session: Session, submission_id: int) -> list[Media]:

@@ -9,11 +9,13 @@ from publishers.base import (
     Receipt,
     RetryableError,
 )
-from publishers.dispatcher import dispatch_due, retract_story, run_worker, start_scheduler
-from publishers.factory import build_publisher
+from publishers.dispatcher import dispatch_due
 from publishers.formatting import compose, hashtags_for
 from publishers.late_posts import alert_late_posts
+from publishers.registry import build_publisher
+from publishers.retraction import retract_story
 from publishers.scheduling import autofill, schedule_story, unschedule
+from publishers.worker import run_worker, start_scheduler
 
 __all__ = [
     "AuthError",

@@ -3,6 +3,7 @@
 PublishError
  ├── RetryableError(retry_after)   429, 5xx, timeouts: try again later
  ├── PermanentError                bad request, bad media, duplicate: a person must look
+ │    ├── ComposeError             the story cannot be fitted to the channel's rules
  │    └── UncertainError           the request may have reached the platform (no idempotency):
  │                                 sending again could post twice, so a person checks
  └── AuthError                     credentials refused: pause the channel, alert
@@ -10,11 +11,15 @@ PublishError
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
+from core.config import Settings
 from core.errors import PesisirError
+from core.projections import PublicStory
+from publishers.text import ChannelRules
 
 
 class PublishError(PesisirError):
@@ -38,6 +43,10 @@ class RetryableError(PublishError):
 
 class PermanentError(PublishError):
     """Sending again will not help."""
+
+
+class ComposeError(PermanentError):
+    """The story cannot be made into a post this channel takes."""
 
 
 class UncertainError(PermanentError):
@@ -97,19 +106,38 @@ class SetupHints:
     refused: str  # any other PublishError
 
 
+#: `Publisher.resend_safe_seconds` for a platform without idempotency, and for one whose
+#: idempotency never runs out.
+NEVER = 0.0
+ALWAYS = float("inf")
+
+
 class Publisher(Protocol):
-    """A channel: `publish` sends one post; `delete` removes it where the platform allows.
+    """A channel kind: its facts as class attributes, and publishing, deleting and checking.
 
-    A publisher whose limits depend on its server may also have `compose_rules()`, returning
-    the `formatting.ChannelRules` to compose its posts with (Mastodon does).
-
-    For `pesisir check`, a publisher may also have `check() -> str`: it verifies the credentials
-    and the account's rights without posting anything and returns a one-line description (never
-    a secret), or raises the same errors as `publish`; and a class attribute `setup_hints`
-    (`SetupHints`) saying how to fix each kind of failure.
+    Each channel module declares one class with every fact below (with a comment saying where
+    it comes from, usually PLATFORMS.md) and subclasses this protocol to inherit the defaults
+    of `compose_rules` and `finish_post`. The composer, the dispatcher and `pesisir check` read
+    these facts and nothing else; `tests/publishers/test_registry.py` fails when a registered
+    class lacks one.
     """
 
-    name: ClassVar[str]
+    #: The channel kind, as stored in `Channel.kind` (`telegram_channel`, `mastodon`, ...).
+    kind: ClassVar[str]
+    #: How the platform counts text, and which images it takes.
+    rules: ClassVar[ChannelRules]
+    #: How long after a first uncertain send a resend with the same idempotency key cannot make
+    #: a second post: NEVER (no idempotency), ALWAYS, or seconds (Mastodon keeps a key an hour).
+    resend_safe_seconds: ClassVar[float]
+    #: Posts per minute a new channel of this kind gets (None: no limit of its own).
+    rate_per_minute: ClassVar[int | None]
+    #: How to fix each kind of failure `pesisir check` finds.
+    setup_hints: ClassVar[SetupHints]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, config: Mapping[str, Any]) -> Self:
+        """The publisher for a channel: secrets from settings, the rest from its config."""
+        ...
 
     def publish(self, post: Post, *, idempotency_key: str) -> Receipt:
         """Send `post`; raise a `PublishError` subclass on failure."""
@@ -118,3 +146,20 @@ class Publisher(Protocol):
     def delete(self, receipt: Receipt) -> bool:
         """Remove a published post; False when the platform does not allow it."""
         ...
+
+    def check(self) -> str:
+        """Verify the credentials and the account's rights without posting anything; a one-line
+        description (never a secret), or the same errors as `publish`."""
+        ...
+
+    def compose_rules(self) -> ChannelRules:
+        """The rules to compose with for this channel's own server (Mastodon reads its own)."""
+        return self.rules
+
+    @classmethod
+    def finish_post(
+        cls, post: Post, story: PublicStory, *, credit: str, tags: Sequence[str]
+    ) -> Post:
+        """Add what only this channel needs to a composed post (a title, HTML, facets)."""
+        del story, credit, tags
+        return post

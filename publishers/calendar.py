@@ -1,21 +1,30 @@
-"""The calendar of posts (every delivery with its time, story, campaign, channel, state) and the
-hand-checks a person does on deliveries that failed or whose outcome is unknown."""
+"""The calendar of posts: read-only views of the deliveries table, in local time.
+
+Every delivery with its time, story, campaign, channel and state for the campaign team; a
+story's posts for its card; the slots a campaign has taken; the posts a withdrawal must take
+down. Changes go through `publishers.deliveries`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, Select
 from sqlmodel import Session, col, select
 
-from core import audit
-from core.clock import as_utc, utcnow
-from core.errors import InvalidTransition, NotFound
-from core.models import Campaign, Channel, Delivery, Submission
-from core.states import DELIVERY_TRANSITIONS, DeliveryState
-from publishers.scheduling import mark_published_if_done
+from core.clock import as_utc, format_local
+from core.delivery_table import Delivery
+from core.errors import InvalidInput
+from core.models import Campaign, Channel, Submission
+from core.states import DeliveryState
+
+D = DeliveryState
+#: States that hold a campaign slot.
+SLOT_STATES = [state.value for state in D if state != D.CANCELLED]
 
 
 @dataclass(frozen=True)
@@ -32,57 +41,23 @@ class CalendarRow:
     attempts: int
     url: str | None
     last_error: str | None
+    channel_paused: str | None = None  # why its channel is paused, when it is
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return asdict(self)
 
 
-def format_local(moment: datetime, timezone: str) -> str:
-    """An instant as the campaign team reads it: `2026-11-25 09:00 WITA`."""
-    return as_utc(moment).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def parse_local_time(text: str, timezone: str) -> datetime:
-    """`2026-11-25 09:00` in `timezone`, or an ISO time with its own offset; returned in UTC."""
-    cleaned = text.strip().replace("T", " ")
-    try:
-        value = datetime.fromisoformat(cleaned)
-    except ValueError:
-        raise ValueError(
-            f"time {text!r} not understood; write it like 2026-11-25 09:00 "
-            "(local time) or 2026-11-25T09:00+08:00"
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(timezone))
-    return as_utc(value)
-
-
-def calendar(
-    session: Session,
-    *,
-    timezone: str,
-    status: str | None = None,
-    campaign_slug: str | None = None,
-    since: datetime | None = None,
-) -> list[CalendarRow]:
-    """Deliveries by time, optionally of one state or campaign, shown in `timezone`."""
-    if status is not None and status not in {s.value for s in DeliveryState}:
-        known = ", ".join(s.value for s in DeliveryState)
-        raise ValueError(f"unknown status {status!r}; use one of {known}")
+def _rows(session: Session, timezone: str, *where: ColumnElement[bool]) -> list[CalendarRow]:
+    """Calendar rows of the deliveries `where` selects, by time."""
     statement = (
-        select(Delivery, Submission.ref, Channel.name, Campaign.slug)
+        select(Delivery, Submission.ref, Channel, Campaign.slug)
         .join(Submission, col(Submission.id) == Delivery.submission_id)
         .join(Channel, col(Channel.id) == Delivery.channel_id)
         .join(Campaign, col(Campaign.id) == Delivery.campaign_id, isouter=True)
+        .where(*where)
         .order_by(col(Delivery.scheduled_at), col(Delivery.id))
     )
-    if status is not None:
-        statement = statement.where(Delivery.state == status)
-    if campaign_slug is not None:
-        statement = statement.where(Campaign.slug == campaign_slug)
-    if since is not None:
-        statement = statement.where(col(Delivery.scheduled_at) >= as_utc(since))
     tz = ZoneInfo(timezone)
     rows = []
     for delivery, ref, channel, campaign in session.exec(statement):
@@ -94,63 +69,169 @@ def calendar(
                 at_utc=at.isoformat(),
                 ref=ref,
                 campaign=campaign,
-                channel=channel,
+                channel=channel.name,
                 state=delivery.state,
                 attempts=delivery.attempts,
                 url=delivery.remote_url,
                 last_error=delivery.last_error,
+                channel_paused=(channel.paused_reason or "") if channel.paused else None,
             )
         )
     return rows
 
 
-def resolve(
+def calendar(
     session: Session,
-    delivery_id: int,
-    target: DeliveryState,
     *,
-    actor: str,
-    url: str | None = None,
-) -> Delivery:
-    """A person's decision on a delivery: retry (→ pending), sent (with its url), or cancel.
+    timezone: str,
+    status: str | None = None,
+    campaign_slug: str | None = None,
+    since: datetime | None = None,
+) -> list[CalendarRow]:
+    """Deliveries by time, optionally of one state or campaign, shown in `timezone`."""
+    if status is not None and status not in {s.value for s in D}:
+        known = ", ".join(s.value for s in D)
+        raise InvalidInput(f"unknown status {status!r}; use one of {known}")
+    where: list[ColumnElement[bool]] = []
+    if status is not None:
+        where.append(col(Delivery.state) == status)
+    if campaign_slug is not None:
+        where.append(col(Campaign.slug) == campaign_slug)
+    if since is not None:
+        where.append(col(Delivery.scheduled_at) >= as_utc(since))
+    return _rows(session, timezone, *where)
 
-    Used for `unknown` posts (a person looked at the channel) and `failed` ones (fixed and
-    retried); never for a post a worker is sending. Audited on the story.
-    """
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
-        raise NotFound(f"no delivery #{delivery_id}")
-    current = DeliveryState(delivery.state)
-    if current == DeliveryState.SENDING:
-        # A worker holds it: moving it by hand could send it twice. If that worker died, the
-        # lease sweeper makes it `unknown` when its lease ends; then decide.
-        raise InvalidTransition(
-            f"delivery #{delivery_id} is being sent by {delivery.claimed_by}; wait until it is "
-            "sent, or unknown after its lease ends"
-        )
-    if target not in DELIVERY_TRANSITIONS[current]:
-        raise InvalidTransition(f"delivery #{delivery_id} is {current}; cannot become {target}")
-    now = utcnow()
-    delivery.state = target.value
-    delivery.updated_at = now
-    delivery.lease_until = None
-    if target == DeliveryState.PENDING:
-        delivery.next_attempt_at = now
-        delivery.attempts = 0
-    if target == DeliveryState.SENT:
-        delivery.sent_at = now
-        delivery.remote_url = url
-        delivery.remote_id = delivery.remote_id or url or f"manual-{delivery_id}"
-    session.add(delivery)
-    audit.record(
-        session,
-        actor=actor,
-        action=f"delivery_{target.value}",
-        submission_id=delivery.submission_id,
-        before={"delivery": delivery_id, "state": current.value},
-        after={"delivery": delivery_id, "state": target.value, "url": url},
+
+def rows_by_id(session: Session, ids: Sequence[int], *, timezone: str) -> list[CalendarRow]:
+    """The calendar rows of these deliveries, by time."""
+    return _rows(session, timezone, col(Delivery.id).in_(list(ids)))
+
+
+@dataclass(frozen=True)
+class StoryPost:
+    """One post of a story, as its card and the CLI show it."""
+
+    id: int
+    channel: str
+    campaign: str | None  # the campaign's name
+    state: str
+    scheduled_at: datetime
+    url: str | None
+
+
+def story_posts(session: Session, submission_id: int) -> list[StoryPost]:
+    """A story's posts (cancelled ones too), by time."""
+    rows = session.exec(
+        select(Delivery, Channel.name, Campaign.name)
+        .join(Channel, col(Channel.id) == Delivery.channel_id)
+        .join(Campaign, col(Campaign.id) == Delivery.campaign_id, isouter=True)
+        .where(Delivery.submission_id == submission_id)
+        .order_by(col(Delivery.scheduled_at), col(Delivery.id))
     )
-    session.flush()
-    if target in (DeliveryState.SENT, DeliveryState.CANCELLED):
-        mark_published_if_done(session, delivery.submission_id, actor=actor)
-    return delivery
+    return [
+        StoryPost(d.id or 0, channel, campaign, d.state, as_utc(d.scheduled_at), d.remote_url)
+        for d, channel, campaign in rows
+    ]
+
+
+def schedule_lines(
+    session: Session, submission_id: int, *, timezone: str
+) -> list[tuple[str, str, list[str]]]:
+    """A story's posts that are not cancelled, grouped: (campaign, local time, channels)."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for post in story_posts(session, submission_id):
+        if post.state == D.CANCELLED.value:
+            continue
+        key = (post.campaign or "-", format_local(post.scheduled_at, timezone))
+        grouped.setdefault(key, []).append(post.channel)
+    return [(campaign, at, channels) for (campaign, at), channels in grouped.items()]
+
+
+def taken_times(
+    session: Session, campaign_id: int, start: datetime, end: datetime
+) -> set[datetime]:
+    """Instants already used by a live delivery of a campaign in `[start, end]`."""
+    rows = session.exec(
+        select(Delivery.scheduled_at).where(
+            Delivery.campaign_id == campaign_id,
+            col(Delivery.state).in_(SLOT_STATES),
+            col(Delivery.scheduled_at) >= as_utc(start),
+            col(Delivery.scheduled_at) <= as_utc(end),
+        )
+    )
+    return {as_utc(value) for value in rows}
+
+
+def scheduled_stories(campaign_id: int) -> Select[Any]:
+    """A query of the ids of stories with a live post in a campaign (for `NOT IN`)."""
+    return select(Delivery.submission_id).where(
+        Delivery.campaign_id == campaign_id, col(Delivery.state).in_(SLOT_STATES)
+    )
+
+
+def story_before(session: Session, campaign_id: int, slot: datetime) -> int | None:
+    """The story of the campaign's live post just before `slot`, if any."""
+    found = session.exec(
+        select(Delivery.submission_id)
+        .where(
+            Delivery.campaign_id == campaign_id,
+            col(Delivery.state).in_(SLOT_STATES),
+            col(Delivery.scheduled_at) < as_utc(slot),
+        )
+        .order_by(col(Delivery.scheduled_at).desc())
+        .limit(1)
+    ).first()
+    return None if found is None else int(found)
+
+
+#: Posts that may be out there, or may still make one.
+OUT_OR_COMING = [D.PENDING.value, D.SENT.value, D.UNKNOWN.value]
+
+
+def stories_with_posts(session: Session, submission_ids: Sequence[int]) -> set[int]:
+    """Which of these stories have a post out there or still coming."""
+    rows = session.exec(
+        select(Delivery.submission_id).where(
+            col(Delivery.submission_id).in_(list(submission_ids)),
+            col(Delivery.state).in_(OUT_OR_COMING),
+        )
+    )
+    return {int(row) for row in rows}
+
+
+@dataclass(frozen=True)
+class OutPost:
+    """A post that is (or may be) on a channel: what deleting it needs."""
+
+    delivery_id: int
+    state: str
+    channel: str
+    kind: str
+    config: dict[str, Any]
+    remote_id: str | None
+    url: str | None
+    receipt_extra: dict[str, Any]
+
+
+def posts_out(session: Session, submission_id: int) -> list[OutPost]:
+    """A story's posts that are sent, being sent or of unknown fate, oldest first."""
+    states = [D.SENT.value, D.SENDING.value, D.UNKNOWN.value]
+    rows = session.exec(
+        select(Delivery, Channel)
+        .join(Channel, col(Channel.id) == Delivery.channel_id)
+        .where(Delivery.submission_id == submission_id, col(Delivery.state).in_(states))
+        .order_by(col(Delivery.id))
+    )
+    return [
+        OutPost(
+            delivery_id=d.id or 0,
+            state=d.state,
+            channel=channel.name,
+            kind=channel.kind,
+            config=dict(channel.config or {}),
+            remote_id=d.remote_id,
+            url=d.remote_url,
+            receipt_extra=dict((d.receipt or {}).get("extra") or {}),
+        )
+        for d, channel in rows
+    ]

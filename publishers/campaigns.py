@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, col, select
 
 from core.clock import as_utc
-from core.errors import NotAllowed, NotFound
-from core.models import Campaign, Delivery
-from core.states import DeliveryState
+from core.errors import InvalidInput, NotAllowed, NotFound
+from core.models import Campaign
+from publishers import calendar, formatting
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -33,17 +33,17 @@ def parse_slots(spec: str) -> list[dict[str, Any]]:
             continue
         days_text, _, times_text = part.partition("@")
         if not times_text:
-            raise ValueError(f"slot {part!r} needs days@HH:MM, for example mon,wed,fri@09:00")
+            raise InvalidInput(f"slot {part!r} needs days@HH:MM, for example mon,wed,fri@09:00")
         days = [d.strip().lower()[:3] for d in days_text.split(",") if d.strip()]
         if days == ["dai"]:  # "daily"
             days = list(DAYS)
         for day in days:
             if day not in DAYS:
-                raise ValueError(f"unknown day {day!r}; use mon, tue, wed, thu, fri, sat, sun")
+                raise InvalidInput(f"unknown day {day!r}; use mon, tue, wed, thu, fri, sat, sun")
         for raw_clock in times_text.split(","):
             clock = raw_clock.strip()
             if not TIME_PATTERN.match(clock):
-                raise ValueError(f"time {clock!r} is not HH:MM")
+                raise InvalidInput(f"time {clock!r} is not HH:MM")
             hour, minute = clock.split(":")
             rules.append({"days": days, "time": f"{int(hour):02d}:{minute}"})
     return rules
@@ -73,24 +73,24 @@ def create_campaign(
     theme_filter: Sequence[str] = (),
     place_filter: Sequence[str] = (),
 ) -> Campaign:
-    """Add a campaign; bad input raises ValueError with a readable message."""
+    """Add a campaign; bad input raises InvalidInput with a readable message."""
     if not SLUG_PATTERN.match(slug):
-        raise ValueError(f"slug {slug!r}: use 2-63 lowercase letters, digits and dashes")
+        raise InvalidInput(f"slug {slug!r}: use 2-63 lowercase letters, digits and dashes")
     if session.exec(select(Campaign).where(Campaign.slug == slug)).first() is not None:
-        raise ValueError(f"campaign {slug!r} exists already")
+        raise InvalidInput(f"campaign {slug!r} exists already")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {timezone!r}") from None
+        raise InvalidInput(f"unknown time zone {timezone!r}") from None
     if starts_on and ends_on and ends_on < starts_on:
-        raise ValueError("the campaign ends before it starts")
+        raise InvalidInput("the campaign ends before it starts")
     rules = parse_slots(slots) if isinstance(slots, str) else [dict(rule) for rule in slots]
     for rule in rules:  # validate stored-form rules too
         parse_slots(format_slots([rule]))
     campaign = Campaign(
         slug=slug,
         name=name,
-        hashtags=[normalize_hashtag(tag) for tag in hashtags],
+        hashtags=[campaign_hashtag(tag) for tag in hashtags],
         channels=list(channels),
         slots=rules,
         starts_on=starts_on.isoformat() if starts_on else None,
@@ -104,12 +104,14 @@ def create_campaign(
     return campaign
 
 
-def normalize_hashtag(tag: str) -> str:
-    """`#AdilUntukBumi` and `AdilUntukBumi` are the same tag; stored without '#'."""
-    cleaned = tag.strip().lstrip("#")
-    if not cleaned or not re.fullmatch(r"\w+", cleaned):
-        raise ValueError(f"hashtag {tag!r} may hold only letters, digits and underscores")
-    return cleaned
+def campaign_hashtag(tag: str) -> str:
+    """A campaign's tag as stored, without '#'; InvalidInput when it is not a usable hashtag."""
+    name = formatting.normalize_hashtag(tag)
+    if name is None:
+        raise InvalidInput(
+            f"hashtag {tag!r} may hold only letters, digits and underscores (up to 64)"
+        )
+    return name
 
 
 def get_campaign(session: Session, slug: str) -> Campaign:
@@ -185,27 +187,12 @@ def slot_times(campaign: Campaign, start: datetime, end: datetime) -> Iterator[d
         day += timedelta(days=1)
 
 
-def taken_slots(
-    session: Session, campaign: Campaign, start: datetime, end: datetime
-) -> set[datetime]:
-    """Instants already used by a live delivery of this campaign in `[start, end]`."""
-    assert campaign.id is not None
-    rows = session.exec(
-        select(Delivery.scheduled_at).where(
-            Delivery.campaign_id == campaign.id,
-            Delivery.state != DeliveryState.CANCELLED.value,
-            col(Delivery.scheduled_at) >= as_utc(start),
-            col(Delivery.scheduled_at) <= as_utc(end),
-        )
-    )
-    return {as_utc(value) for value in rows}
-
-
 def free_slots(
     session: Session, campaign: Campaign, start: datetime, end: datetime
 ) -> list[datetime]:
     """The campaign's empty slots in `(start, end]`, earliest first."""
-    taken = taken_slots(session, campaign, start, end)
+    assert campaign.id is not None
+    taken = calendar.taken_times(session, campaign.id, start, end)
     return [slot for slot in slot_times(campaign, start, end) if slot not in taken]
 
 

@@ -8,28 +8,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.models import Channel
-from publishers import factory, registry
-
-# The factory imports every channel module, which registers its kind.
-_KNOWN_KINDS = factory.PUBLISHER_CLASSES
+from publishers import registry
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-#: Posts per minute per channel kind when its publisher class declares no `rate_per_minute`
-#: (PLATFORMS.md: Telegram 20 msgs/min per channel; Mastodon 300 requests/5 min with
-#: 30 media uploads/30 min; Bluesky 1,666 creates/h; WordPress has none of its own).
-DEFAULT_RATE_PER_MINUTE: dict[str, int | None] = {
-    "telegram_channel": 20,
-    "mastodon": 1,
-    "bluesky": 20,
-    "wordpress": 10,
-    "outbox": None,
-}
-
-#: Config keys that would be secrets; they belong in settings, never in the database.
-SECRET_WORDS = factory.SECRET_WORDS
 
 
 def add_channel(
@@ -42,38 +25,32 @@ def add_channel(
 ) -> Channel:
     """Add a channel of a registered publisher `kind`; secrets in `config` are refused."""
     if not NAME_PATTERN.match(name):
-        raise ValueError(f"channel name {name!r}: use lowercase letters, digits, '-' and '_'")
-    if kind not in registry.registered():
-        raise ValueError(
-            f"unknown channel kind {kind!r}; known: {', '.join(registry.registered())}"
-        )
+        raise InvalidInput(f"channel name {name!r}: use lowercase letters, digits, '-' and '_'")
+    try:
+        cls = registry.publisher_class(kind)
+    except KeyError:
+        known = ", ".join(registry.registered())
+        raise InvalidInput(f"unknown channel kind {kind!r}; known: {known}") from None
     if session.exec(select(Channel).where(Channel.name == name)).first() is not None:
-        raise ValueError(f"channel {name!r} exists already")
+        raise InvalidInput(f"channel {name!r} exists already")
     settings = dict(config or {})
-    secret = [key for key in settings if any(word in key.lower() for word in SECRET_WORDS)]
+    secret = registry.secret_keys(settings)
     if secret:
-        raise ValueError(
+        raise InvalidInput(
             f"config keys {secret} look like secrets; put them in PESISIR_* settings instead"
         )
     if rate_per_minute is not None and rate_per_minute < 1:
-        raise ValueError("rate_per_minute must be at least 1 (or unset for no limit)")
+        raise InvalidInput("rate_per_minute must be at least 1 (or unset for no limit)")
     channel = Channel(
         name=name,
         kind=kind,
         config=settings,
-        rate_per_minute=rate_per_minute if rate_per_minute is not None else default_rate(kind),
+        # The class's own rate (PLATFORMS.md) unless the team set one.
+        rate_per_minute=rate_per_minute if rate_per_minute is not None else cls.rate_per_minute,
     )
     session.add(channel)
     session.flush()
     return channel
-
-
-def default_rate(kind: str) -> int | None:
-    """Posts per minute for a new channel: the publisher class's `rate_per_minute`, else ours."""
-    declared = getattr(registry.publisher_class(kind), "rate_per_minute", "unset")
-    if declared != "unset":
-        return None if declared is None else int(declared)
-    return DEFAULT_RATE_PER_MINUTE.get(kind)
 
 
 def get_channel(session: Session, name: str) -> Channel:

@@ -14,26 +14,18 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from core import notifications
-from core.clock import utcnow
+from core.clock import format_local, utcnow
 from core.config import Settings
 from core.db import session_scope
 from core.i18n import t
-from core.models import Campaign, Channel, Delivery, Submission
-from core.states import Audience, DeliveryState
-from publishers.calendar import format_local
+from core.states import Audience
+from publishers import calendar, deliveries
 
 logger = logging.getLogger(__name__)
 
-DELIVERIES: Table = Delivery.__table__  # type: ignore[attr-defined]
-CAMPAIGNS: Table = Campaign.__table__  # type: ignore[attr-defined]
-
-#: Not yet out: waiting for its turn or a retry, or being sent right now.
-UNSENT = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
 #: At most this many posts are listed in one alert (the rest are counted).
 LISTED = 20
 
@@ -44,25 +36,12 @@ def alert_late_posts(engine: Engine, settings: Settings, *, now: datetime | None
         return 0
     now = now or utcnow()
     cutoff = now - timedelta(minutes=settings.late_post_alert_minutes)
-    d = DELIVERIES.c
-    paused_campaigns = select(CAMPAIGNS.c.id).where(CAMPAIGNS.c.paused.is_(True))
-    conditions = (
-        d.state.in_(UNSENT),
-        d.scheduled_at <= cutoff,
-        d.late_alerted_at.is_(None),
-        d.campaign_id.is_(None) | d.campaign_id.not_in(paused_campaigns),
-    )
-    with Session(engine) as session:  # a read first: most checks find nothing, and write nothing
-        if session.execute(select(d.id).where(*conditions).limit(1)).first() is None:
-            return 0
     with session_scope(engine) as session:
-        statement = (
-            update(DELIVERIES).where(*conditions).values(late_alerted_at=now).returning(d.id)
-        )
-        late = sorted(int(row_id) for row_id in session.execute(statement).scalars())
+        late = deliveries.mark_late(session, due_before=cutoff, now=now)
         if not late:
             return 0
-        posts: list[dict[str, Any]] = [_item(session, settings, row) for row in late[:LISTED]]
+        rows = calendar.rows_by_id(session, late[:LISTED], timezone=settings.timezone)
+        posts: list[dict[str, Any]] = [_item(row, settings.timezone) for row in rows]
         if len(late) > LISTED:
             posts.append({"more": len(late) - LISTED})
         notifications.enqueue(
@@ -77,30 +56,6 @@ def alert_late_posts(engine: Engine, settings: Settings, *, now: datetime | None
         )
     logger.warning("%d posts are late; the moderators' group is told", len(late))
     return len(late)
-
-
-def alert_if_sent_late(
-    session: Session, settings: Settings, delivery_id: int, now: datetime
-) -> None:
-    """In the transaction that records a post as sent: if it had been reported late, say it
-    went out after all (so nobody posts it by hand)."""
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.late_alerted_at is None:
-        return
-    story = session.get(Submission, delivery.submission_id)
-    channel = session.get(Channel, delivery.channel_id)
-    notifications.enqueue(
-        session,
-        kind="late_post_sent",
-        audience=Audience.MODERATORS,
-        submission_id=delivery.submission_id,
-        params={
-            "ref": story.ref if story else "?",
-            "channel": channel.name if channel else "?",
-            "due": format_local(delivery.scheduled_at, settings.timezone),
-            "sent": format_local(now, settings.timezone),
-        },
-    )
 
 
 def describe(lang: str, post: dict[str, Any]) -> str:
@@ -125,20 +80,15 @@ def describe(lang: str, post: dict[str, Any]) -> str:
     )
 
 
-def _item(session: Session, settings: Settings, delivery_id: int) -> dict[str, Any]:
+def _item(row: calendar.CalendarRow, timezone: str) -> dict[str, Any]:
     """What an alert says of one late post (no name, no place: references only)."""
-    delivery = session.get(Delivery, delivery_id)
-    assert delivery is not None
-    story = session.get(Submission, delivery.submission_id)
-    channel = session.get(Channel, delivery.channel_id)
-    paused = channel is not None and channel.paused
     return {
-        "ref": story.ref if story else "?",
-        "channel": channel.name if channel else "?",
-        "due": format_local(delivery.scheduled_at, settings.timezone),
-        "tries": delivery.attempts,
-        "error": delivery.last_error,
-        "paused": (channel.paused_reason or "") if paused and channel else None,
+        "ref": row.ref,
+        "channel": row.channel,
+        "due": format_local(datetime.fromisoformat(row.at_utc), timezone),
+        "tries": row.attempts,
+        "error": row.last_error,
+        "paused": row.channel_paused,
     }
 
 

@@ -1,35 +1,78 @@
-"""Explicit registry of publisher classes by channel kind; duplicates fail loudly."""
+"""The channel kinds: one explicit list of publisher classes, and building a channel's publisher.
+
+Adding a channel is one module under `publishers/channels/` (one class, every fact of the
+`Publisher` protocol declared), its settings, its loopback fake, and one line in `CHANNELS`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any
 
-_REGISTRY: dict[str, type[Any]] = {}
+from core.config import Settings
+from core.errors import ConfigError
+from publishers.base import Publisher
+from publishers.channels import bluesky, mastodon, outbox, telegram_channel, wordpress
 
-T = TypeVar("T", bound=type[Any])
+#: Every channel kind, in the order `pesisir check` and the README list them.
+CHANNELS: tuple[type[Publisher], ...] = (
+    outbox.OutboxPublisher,
+    telegram_channel.TelegramChannelPublisher,
+    mastodon.MastodonPublisher,
+    bluesky.BlueskyPublisher,
+    wordpress.WordPressPublisher,
+)
+
+#: Channel config lives in the database in clear: secrets must come from settings instead.
+SECRET_WORDS = ("token", "password", "secret", "key", "jwt", "bearer", "credential")
+
+PublisherFactory = Callable[[str, Mapping[str, Any], Settings], Publisher]
+
+_BY_KIND: dict[str, type[Publisher]] = {}
 
 
-def register(name: str) -> Callable[[T], T]:
-    """Class decorator: make a publisher available under `name`."""
+def register(cls: type[Publisher]) -> type[Publisher]:
+    """Make a publisher class available under its `kind`; a second class of a kind is refused.
 
-    def decorate(cls: T) -> T:
-        if name in _REGISTRY:
-            raise ValueError(f"publisher {name!r} is registered twice")
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorate
+    The product's classes are the `CHANNELS` list; tests add their own scripted ones."""
+    if cls.kind in _BY_KIND and _BY_KIND[cls.kind] is not cls:
+        raise ValueError(f"channel kind {cls.kind!r} is registered twice")
+    _BY_KIND[cls.kind] = cls
+    return cls
 
 
-def publisher_class(name: str) -> type[Any]:
-    """The publisher class registered as `name`."""
+for _cls in CHANNELS:
+    register(_cls)
+
+
+def publisher_class(kind: str) -> type[Publisher]:
+    """The publisher class of a channel kind; KeyError naming the known kinds."""
     try:
-        return _REGISTRY[name]
+        return _BY_KIND[kind]
     except KeyError:
-        raise KeyError(f"no publisher named {name!r}; known: {sorted(_REGISTRY)}") from None
+        raise KeyError(f"no channel kind {kind!r}; known: {', '.join(registered())}") from None
 
 
 def registered() -> list[str]:
-    """Names of every registered publisher."""
-    return sorted(_REGISTRY)
+    """Every channel kind, sorted."""
+    return sorted(_BY_KIND)
+
+
+def secret_keys(config: Mapping[str, Any]) -> list[str]:
+    """The keys of a channel config that look like secrets (they belong in settings)."""
+    return sorted(key for key in config if any(word in key.lower() for word in SECRET_WORDS))
+
+
+def build_publisher(kind: str, config: Mapping[str, Any], settings: Settings) -> Publisher:
+    """The publisher for a channel; ConfigError when a secret is missing or found in config."""
+    leaked = secret_keys(config)
+    if leaked:
+        raise ConfigError(
+            f"channel config must not hold secrets ({', '.join(leaked)}); "
+            "set them as PESISIR_* settings instead"
+        )
+    try:
+        cls = publisher_class(kind)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0])) from None
+    return cls.from_settings(settings, config)

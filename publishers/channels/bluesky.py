@@ -6,30 +6,35 @@ A retry cannot post twice: the record key is a TID derived from the delivery's i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
+import regex
 import requests
 from pydantic import SecretStr
 
 from core.clock import utcnow
 from core.config import Settings
 from core.errors import ConfigError
+from core.projections import PublicStory
 from publishers.base import (
+    ALWAYS,
     AuthError,
     PermanentError,
     Post,
     PostImage,
+    Publisher,
     PublishError,
     Receipt,
     RetryableError,
     SetupHints,
 )
 from publishers.http import TIMEOUT, UPLOAD_TIMEOUT, body_json, new_session, retry_after_seconds
-from publishers.registry import register
+from publishers.text import MAX_TAG_GRAPHEMES, URL_RE, ChannelRules, graphemes, utf8_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +45,50 @@ _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable (atproto T
 _TID_EPOCH_US = 1_672_531_200_000_000
 _TID_SPAN_BITS = 45
 _REFRESH_ERRORS = {"ExpiredToken", "InvalidToken"}
+# PLATFORMS.md Bluesky: blob maxSize 2,000,000 bytes (1,000,000 on older PDSes).
+MAX_BLOB_BYTES = 2_000_000
+_HASHTAG_IN_TEXT = regex.compile(r"(?<!\S)#([\p{L}\p{M}\p{N}_]+)")
+
+
+def _fits(text: str) -> bool:
+    return graphemes(text) <= 300 and utf8_bytes(text) <= 3000
+
+
+def tag_facets(text: str) -> list[dict[str, Any]]:
+    """`app.bsky.richtext.facet#tag` for every `#tag` in `text`, at UTF-8 byte offsets.
+
+    Bluesky does not detect hashtags server-side: our tag line and any `#kata` the contributor
+    wrote both need a facet. The range covers the `#`; the tag value does not.
+    """
+    facets: list[dict[str, Any]] = []
+    for match in _HASHTAG_IN_TEXT.finditer(text):
+        tag = match.group(1)
+        if tag.isdigit() or graphemes(tag) > MAX_TAG_GRAPHEMES:
+            continue
+        facets.append(
+            {
+                "index": {
+                    "byteStart": utf8_bytes(text[: match.start()]),
+                    "byteEnd": utf8_bytes(text[: match.end()]),
+                },
+                "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
+            }
+        )
+    return facets
+
+
+def link_facets(text: str) -> list[dict[str, Any]]:
+    """`app.bsky.richtext.facet#link` for each URL in `text` (Bluesky does not detect links)."""
+    return [
+        {
+            "index": {
+                "byteStart": utf8_bytes(text[: match.start()]),
+                "byteEnd": utf8_bytes(text[: match.end()]),
+            },
+            "features": [{"$type": "app.bsky.richtext.facet#link", "uri": match.group(0)}],
+        }
+        for match in URL_RE.finditer(text)
+    ]
 
 
 def tid_for(idempotency_key: str) -> str:
@@ -71,17 +120,19 @@ class _SessionExpired(Exception):
     """The access token was refused as expired or invalid: refresh and retry once."""
 
 
-@register("bluesky")
-class BlueskyPublisher:
+class BlueskyPublisher(Publisher):
     """Posts to one Bluesky account with an app password."""
 
-    name: ClassVar[str] = "bluesky"
-    # PLATFORMS.md Bluesky: ≤ 300 graphemes and ≤ 3000 UTF-8 bytes; ≤ 4 images.
-    body_maxlen: ClassVar[int] = 300
-    body_maxbytes: ClassVar[int] = 3000
-    max_images: ClassVar[int] = 4
-    # PLATFORMS.md Bluesky: blob maxSize 2,000,000 bytes (1,000,000 on older PDSes).
-    max_blob_bytes: ClassVar[int] = 2_000_000
+    kind: ClassVar[str] = "bluesky"
+    # PLATFORMS.md Bluesky: ≤ 300 graphemes and ≤ 3000 UTF-8 bytes; ≤ 4 images; blob maxSize
+    # 2,000,000 bytes (1,000,000 on older PDSes). The app shows images at feed size anyway, so
+    # `feed` first, then `web`, each within 1 MB; only if neither fits, anything within 2 MB.
+    rules: ClassVar[ChannelRules] = ChannelRules(
+        _fits, _fits, 4, ("feed", "web"), 1_000_000, fallback_image_bytes=MAX_BLOB_BYTES
+    )
+    # putRecord with a record key derived from the idempotency key: a resend overwrites the
+    # same record, never makes a second one.
+    resend_safe_seconds: ClassVar[float] = ALWAYS
     # PLATFORMS.md Bluesky: 5,000 points/h per DID, a create costs 3 (~1,666 posts/h).
     rate_per_minute: ClassVar[int | None] = 20
     setup_hints: ClassVar[SetupHints] = SetupHints(
@@ -215,12 +266,20 @@ class BlueskyPublisher:
 
     # ------------------------------------------------------------------ publishing
 
+    @classmethod
+    def finish_post(
+        cls, post: Post, story: PublicStory, *, credit: str, tags: Sequence[str]
+    ) -> Post:
+        """Links and hashtags as rich-text facets: Bluesky detects neither by itself."""
+        facets = tuple(link_facets(post.text) + tag_facets(post.text))
+        return dataclasses.replace(post, facets=facets)
+
     def _upload(self, image: PostImage) -> Any:
         data = image.path.read_bytes()
-        if len(data) > self.max_blob_bytes:
+        limit = self.rules.fallback_image_bytes or MAX_BLOB_BYTES
+        if len(data) > limit:
             raise PermanentError(
-                f"Bluesky image {image.path.name} is {len(data)} bytes; the maximum is "
-                f"{self.max_blob_bytes}"
+                f"Bluesky image {image.path.name} is {len(data)} bytes; the maximum is {limit}"
             )
         payload = self._call("com.atproto.repo.uploadBlob", data=data, content_type=image.mime_type)
         return payload["blob"]
@@ -251,7 +310,7 @@ class BlueskyPublisher:
 
     def publish(self, post: Post, *, idempotency_key: str) -> Receipt:
         """Upload the images and put the post under the TID derived from the key."""
-        images = post.images[: self.max_images]
+        images = post.images[: self.rules.max_images]
         blobs = [self._upload(image) for image in images]
         rkey = tid_for(idempotency_key)
         auth = self._auth or self._login()

@@ -28,16 +28,65 @@ from publishers.base import (
     PermanentError,
     Post,
     PostImage,
+    Publisher,
     PublishError,
     Receipt,
     RetryableError,
     SetupHints,
 )
-from publishers.formatting import MASTODON_DEFAULTS, ChannelRules, MastodonLimits, mastodon_rules
 from publishers.http import TIMEOUT, UPLOAD_TIMEOUT, body_json, new_session, retry_after_seconds
-from publishers.registry import register
+from publishers.text import ChannelRules, mastodon_length
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MastodonLimits:
+    """One Mastodon server's limits (`GET /api/v2/instance` → `configuration`).
+
+    The defaults are Mastodon's documented ones (PLATFORMS.md), used for whatever a server does
+    not tell us.
+    """
+
+    max_characters: int = 500  # statuses.max_characters, in grapheme clusters
+    max_media_attachments: int = 4  # statuses.max_media_attachments
+    characters_reserved_per_url: int = 23  # statuses.characters_reserved_per_url
+    # media_attachments.description_limit (Mastodon ≥ 4.4 says it), in characters (code points,
+    # as Rails counts); 1500 is MediaAttachment::MAX_DESCRIPTION_LENGTH.
+    description_limit: int = 1500
+    # media_attachments.image_size_limit: 16 MB since Mastodon 4.0, 10 MB before, so
+    # 10,000,000 bytes is safe on any server that does not say.
+    image_size_limit: int = 10_000_000
+    # media_attachments.supported_mime_types; None when the server did not say (every Mastodon
+    # takes JPEG, which is all our renditions are).
+    supported_mime_types: frozenset[str] | None = None
+
+
+MASTODON_DEFAULTS = MastodonLimits()
+
+
+def mastodon_rules(limits: MastodonLimits) -> ChannelRules:
+    """The composing rules for a Mastodon server with these limits.
+
+    Mastodon keeps images up to 3840x2160 (since 4.0), so `web` (full quality for people who open
+    the photo) goes when it is within the server's byte limit; `feed` is the fallback.
+    """
+
+    def fits(text: str) -> bool:
+        return mastodon_length(text, limits.characters_reserved_per_url) <= limits.max_characters
+
+    types = limits.supported_mime_types
+    # Every rendition is a JPEG: a server that takes no JPEG gets the text alone.
+    max_images = limits.max_media_attachments if types is None or "image/jpeg" in types else 0
+    return ChannelRules(
+        fits,
+        fits,
+        max_images,
+        ("web", "feed"),
+        limits.image_size_limit,
+        max_alt_chars=limits.description_limit,
+    )
+
 
 #: `configuration` section and key in `GET /api/v2/instance` of each `MastodonLimits` field.
 _INSTANCE_FIELDS: dict[str, tuple[str, str]] = {
@@ -110,14 +159,17 @@ def forget_limits() -> None:
     _LIMITS.clear()
 
 
-@register("mastodon")
-class MastodonPublisher:
+class MastodonPublisher(Publisher):
     """Posts a public status with as many described images as its server takes (4 by default)."""
 
-    name: ClassVar[str] = "mastodon"
+    kind: ClassVar[str] = "mastodon"
     # PLATFORMS.md Mastodon: 500 grapheme clusters (URL = 23) and 4 images by default; the real
-    # ones come from the server (`limits()`), these are the fallback.
+    # ones come from the server (`limits()`, `compose_rules()`), these are the fallback.
     default_limits: ClassVar[MastodonLimits] = MASTODON_DEFAULTS
+    rules: ClassVar[ChannelRules] = mastodon_rules(MASTODON_DEFAULTS)
+    # PLATFORMS.md Mastodon: an Idempotency-Key is remembered for up to an hour; we keep a
+    # margin of ten minutes.
+    resend_safe_seconds: ClassVar[float] = 50 * 60
     # How long a server's limits are trusted; after a failed read, defaults are used for a
     # shorter while so a server that is down is not asked before every post.
     limits_ttl_seconds: ClassVar[float] = 3600.0

@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 from core.clock import utcnow
 from core.config import Settings
-from publishers.base import PermanentError, Post, Receipt, SetupHints
-from publishers.registry import register
+from publishers.base import ALWAYS, PermanentError, Post, Publisher, Receipt, SetupHints
+from publishers.text import ChannelRules, no_limit
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +34,14 @@ def folder_name(idempotency_key: str) -> str:
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
 
 
-@register("outbox")
-class OutboxPublisher:
+class OutboxPublisher(Publisher):
     """Writes posts into a folder; idempotent by key; delete removes the folder."""
 
-    name: ClassVar[str] = "outbox"
+    kind: ClassVar[str] = "outbox"
     # No platform limits: the outbox keeps the whole composed post (PLATFORMS.md has no entry).
-    max_images: ClassVar[int | None] = None
+    rules: ClassVar[ChannelRules] = ChannelRules(no_limit, no_limit, None, ("web", "feed"), None)
+    # A post is a folder named by its key: writing the same key again returns the same post.
+    resend_safe_seconds: ClassVar[float] = ALWAYS
     rate_per_minute: ClassVar[int | None] = None
     setup_hints: ClassVar[SetupHints] = SetupHints(
         config="set PESISIR_OUTBOX_DIR, or the channel's `directory` config, to a folder",

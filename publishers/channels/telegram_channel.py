@@ -18,9 +18,11 @@ from pydantic import SecretStr
 from core.config import Settings
 from core.errors import ConfigError
 from publishers.base import (
+    NEVER,
     AuthError,
     PermanentError,
     Post,
+    Publisher,
     PublishError,
     Receipt,
     RetryableError,
@@ -34,23 +36,37 @@ from publishers.http import (
     new_session,
     retry_after_seconds,
 )
-from publishers.registry import register
+from publishers.text import ChannelRules, utf16_units
 
 logger = logging.getLogger(__name__)
 
 
-@register("telegram_channel")
-class TelegramChannelPublisher:
+def _caption_fits(text: str) -> bool:
+    return utf16_units(text) <= 1024
+
+
+def _message_fits(text: str) -> bool:
+    return utf16_units(text) <= 4096
+
+
+class TelegramChannelPublisher(Publisher):
     """Posts to a Telegram channel; no idempotency, so at most once (UncertainError)."""
 
-    name: ClassVar[str] = "telegram_channel"
-    # PLATFORMS.md Telegram: caption 0–1024 UTF-16 units after entity parsing, message 4096.
-    caption_maxlen: ClassVar[int] = 1024
-    message_maxlen: ClassVar[int] = 4096
-    # PLATFORMS.md Telegram: sendMediaGroup takes 2–10 photos.
-    max_images: ClassVar[int] = 10
-    # PLATFORMS.md Telegram: photos at most 10 MB.
-    max_image_bytes: ClassVar[int] = 10_000_000
+    kind: ClassVar[str] = "telegram_channel"
+    # PLATFORMS.md Telegram: caption 0–1024 UTF-16 units after entity parsing, message 4096 (we
+    # send no parse mode, so the visible text is what counts); sendMediaGroup takes 2–10 photos;
+    # photos ≤ 10 MB, width + height ≤ 10000, aspect ratio ≤ 20. `web` is the largest rendition.
+    rules: ClassVar[ChannelRules] = ChannelRules(
+        _caption_fits,
+        _message_fits,
+        10,
+        ("web", "feed"),
+        10_000_000,
+        max_dimension_sum=10_000,
+        max_aspect_ratio=20.0,
+    )
+    # PLATFORMS.md Telegram: the Bot API has no idempotency; a resend may post twice.
+    resend_safe_seconds: ClassVar[float] = NEVER
     # PLATFORMS.md Telegram: 20 messages/min per channel (an album counts each photo).
     rate_per_minute: ClassVar[int | None] = 20
     setup_hints: ClassVar[SetupHints] = SetupHints(
@@ -170,7 +186,7 @@ class TelegramChannelPublisher:
 
     def publish(self, post: Post, *, idempotency_key: str) -> Receipt:
         """Send the post: a text message, one photo with caption, or an album of 2–10."""
-        images = post.images[: self.max_images]
+        images = post.images[: self.rules.max_images]
         if not images:
             result = self._call(
                 "sendMessage",

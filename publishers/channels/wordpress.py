@@ -6,9 +6,12 @@ post's slug is deterministic (from the story ref) and looked up before anything 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
-from collections.abc import Mapping
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode
 
@@ -17,18 +20,21 @@ from pydantic import SecretStr
 
 from core.config import Settings
 from core.errors import ConfigError
+from core.projections import PublicStory
 from publishers.base import (
+    ALWAYS,
     AuthError,
     PermanentError,
     Post,
     PostImage,
+    Publisher,
     PublishError,
     Receipt,
     RetryableError,
     SetupHints,
 )
 from publishers.http import TIMEOUT, UPLOAD_TIMEOUT, body_json, new_session, retry_after_seconds
-from publishers.registry import register
+from publishers.text import ChannelRules, clean_text, graphemes, no_limit, shorten
 
 logger = logging.getLogger(__name__)
 
@@ -45,15 +51,46 @@ _AUTH_CODES = {
     "rest_cannot_create_terms",
     "rest_cannot_upload",
 }
+TITLE_GRAPHEMES = 80
 
 
-@register("wordpress")
-class WordPressPublisher:
+def slug_for(ref: str) -> str:
+    """A deterministic slug from the story ref: `SP-0042` → `cerita-sp-0042`."""
+    ascii_ref = unicodedata.normalize("NFKD", ref).encode("ascii", "ignore").decode()
+    core = re.sub(r"[^a-z0-9]+", "-", ascii_ref.lower()).strip("-")
+    return f"cerita-{core or 'tanpa-ref'}"
+
+
+def title_for(story_text: str, fallback: str) -> str:
+    """The first line of the story, shortened at a word boundary; `fallback` when empty."""
+    first = clean_text(story_text).split("\n", 1)[0].strip()
+    title = shorten(first, lambda s: graphemes(s) <= TITLE_GRAPHEMES)
+    return title or fallback
+
+
+def html_body(story_text: str, credit: str, link: str | None) -> str:
+    """Escaped HTML paragraphs of the story, then the credit line and link."""
+    paragraphs = [
+        "<p>" + html.escape(block).replace("\n", "<br>\n") + "</p>"
+        for block in clean_text(story_text).split("\n\n")
+        if block.strip()
+    ]
+    paragraphs.append(f'<p class="pesisir-credit"><em>{html.escape(credit)}</em></p>')
+    if link:
+        escaped = html.escape(link, quote=True)
+        paragraphs.append(f'<p><a href="{escaped}">{escaped}</a></p>')
+    return "\n".join(paragraphs)
+
+
+class WordPressPublisher(Publisher):
     """Publishes an article with a featured image, a gallery and tags."""
 
-    name: ClassVar[str] = "wordpress"
-    # PLATFORMS.md WordPress: no text limit, any number of images.
-    max_images: ClassVar[int | None] = None
+    kind: ClassVar[str] = "wordpress"
+    # PLATFORMS.md WordPress: no text limit, any number of images; `web` for the gallery.
+    rules: ClassVar[ChannelRules] = ChannelRules(no_limit, no_limit, None, ("web", "feed"), None)
+    # No idempotency of its own, but the deterministic slug is looked up before anything is
+    # created, so a resend finds the first post.
+    resend_safe_seconds: ClassVar[float] = ALWAYS
     # PLATFORMS.md WordPress: no documented rate limit (a host's firewall may have one).
     rate_per_minute: ClassVar[int | None] = None
     setup_hints: ClassVar[SetupHints] = SetupHints(
@@ -165,6 +202,19 @@ class WordPressPublisher:
         return f"user {user} ({roles}) on {self.url}"
 
     # ------------------------------------------------------------------ publishing
+
+    @classmethod
+    def finish_post(
+        cls, post: Post, story: PublicStory, *, credit: str, tags: Sequence[str]
+    ) -> Post:
+        """An article: a title, escaped HTML, a slug from the ref, and every tag (no limit)."""
+        return dataclasses.replace(
+            post,
+            hashtags=tuple(tags),
+            title=title_for(story.text, credit),
+            slug=slug_for(story.ref),
+            html=html_body(story.text, credit, post.link),
+        )
 
     def find_by_slug(self, slug: str) -> dict[str, Any] | None:
         """The post with this slug in any status (publish, future, draft, trash), if any."""

@@ -22,8 +22,9 @@ from cli.fakebot.harness import running_bot, settings_for
 from cli.fakebot.images import OESAPA, jpeg
 from core.clock import utcnow
 from core.config import Settings
+from core.delivery_table import Delivery
 from core.i18n import t
-from core.models import AuditEvent, Contributor, Delivery, Media, Notification, Submission
+from core.models import AuditEvent, Contributor, Media, Notification, Submission
 from core.states import SubmissionState
 from core.storage import MediaStore
 from publishers.campaigns import ensure_default_campaign

@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 from bot.app import BotApp
 from cli.fakebot import FakeBotAPI, button_texts
 from core.config import Settings
-from core.models import AuditEvent, Delivery, Submission
+from core.delivery_table import Delivery
+from core.models import AuditEvent, Submission
 from moderation.decisions import approve
 from publishers.campaigns import ensure_default_campaign
 from publishers.channels_config import add_channel

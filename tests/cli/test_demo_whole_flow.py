@@ -12,7 +12,8 @@ from sqlmodel import Session, select
 from cli.demo import run_demo
 from cli.demo_moderation import DEMO_GROUP_ID
 from core.config import Settings
-from core.models import Delivery, Notification, Submission
+from core.delivery_table import Delivery
+from core.models import Notification, Submission
 from tests.jpeg_segments import metadata_in
 
 

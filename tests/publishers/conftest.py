@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from core.projections import PublicStory, Rendition, StoryImage
 from publishers.channels.mastodon import forget_limits
-from publishers.content import Rendition, StoryContent, StoryImage
 
-StoryFactory = Callable[..., StoryContent]
+StoryFactory = Callable[..., PublicStory]
 
 
 @pytest.fixture(autouse=True)
@@ -31,11 +31,11 @@ def write_jpeg(path: Path, width: int, height: int, shade: int) -> Rendition:
 
 @pytest.fixture
 def make_story(tmp_path: Path) -> StoryFactory:
-    """`make_story(images=3, text=..., **fields)`: a StoryContent with web and feed renditions."""
+    """`make_story(images=3, text=..., **fields)`: a PublicStory with web and feed renditions."""
 
     def factory(
         images: int = 1, text: str = "Air laut masuk ke rumah kami lagi.", **fields: object
-    ) -> StoryContent:
+    ) -> PublicStory:
         story_images = []
         for n in range(images):
             story_images.append(
@@ -53,6 +53,6 @@ def make_story(tmp_path: Path) -> StoryFactory:
             "images": tuple(story_images),
         }
         values.update(fields)
-        return StoryContent(text=text, **values)  # type: ignore[arg-type]
+        return PublicStory(text=text, **values)  # type: ignore[arg-type]
 
     return factory

@@ -24,13 +24,22 @@ from core.config import Settings
 from core.models import Contributor, Media, Submission
 from publishers import registry
 from publishers.base import (
+    ALWAYS,
+    NEVER,
     AuthError,
     PermanentError,
     Post,
+    Publisher,
     Receipt,
     RetryableError,
+    SetupHints,
     UncertainError,
 )
+from publishers.channels.mastodon import MastodonPublisher
+from publishers.channels.outbox import OutboxPublisher
+from publishers.text import ChannelRules
+
+HINTS = SetupHints("set it up", "fix the token", "try again", "look at the config")
 
 # -- a scripted publisher -----------------------------------------------------------------------
 
@@ -44,12 +53,14 @@ DELETED: list[str] = []
 HOOKS: list[Callable[[], object]] = []
 
 
-class ScriptedPublisher:
+class ScriptedPublisher(Publisher):
     """Plays `SCRIPTS[channel]`; records every call in `CALLS`."""
 
-    name: ClassVar[str] = "test-scripted"
-    compose_as: ClassVar[str] = "mastodon"
-    idempotent: ClassVar[bool] = False
+    kind: ClassVar[str] = "test-scripted"
+    rules: ClassVar[ChannelRules] = MastodonPublisher.rules
+    resend_safe_seconds: ClassVar[float] = NEVER
+    rate_per_minute: ClassVar[int | None] = None
+    setup_hints: ClassVar[SetupHints] = HINTS
 
     def __init__(self, *, config: Mapping[str, Any], settings: Settings) -> None:
         self.channel = str(config["channel"])
@@ -83,12 +94,15 @@ class ScriptedPublisher:
         DELETED.append(receipt.remote_id)
         return True
 
+    def check(self) -> str:
+        return f"scripted channel {self.channel}"
+
 
 class IdempotentScriptedPublisher(ScriptedPublisher):
     """The same, for a platform where a resend with the same key cannot post twice."""
 
-    name: ClassVar[str] = "test-idempotent"
-    idempotent: ClassVar[bool] = True
+    kind: ClassVar[str] = "test-idempotent"
+    resend_safe_seconds: ClassVar[float] = ALWAYS
 
     def delete(self, receipt: Receipt) -> bool:
         return False  # like a Telegram post older than 48 h
@@ -97,12 +111,14 @@ class IdempotentScriptedPublisher(ScriptedPublisher):
 # -- a publisher that talks HTTP to a loopback fake ----------------------------------------------
 
 
-class HttpPublisher:
+class HttpPublisher(Publisher):
     """POSTs `{key, text}` to `config["url"]`; the fake answers with an id."""
 
-    name: ClassVar[str] = "test-http"
-    compose_as: ClassVar[str] = "outbox"
-    idempotent: ClassVar[bool] = False
+    kind: ClassVar[str] = "test-http"
+    rules: ClassVar[ChannelRules] = OutboxPublisher.rules
+    resend_safe_seconds: ClassVar[float] = NEVER
+    rate_per_minute: ClassVar[int | None] = None
+    setup_hints: ClassVar[SetupHints] = HINTS
 
     def __init__(self, *, config: Mapping[str, Any], settings: Settings) -> None:
         self.url = str(config["url"])
@@ -124,12 +140,14 @@ class HttpPublisher:
     def delete(self, receipt: Receipt) -> bool:
         return False
 
+    def check(self) -> str:
+        return f"posts to {self.url}"
+
 
 def register_test_publishers() -> None:
-    """Register the test publishers once per process."""
+    """Register the test publishers (a second call changes nothing)."""
     for cls in (ScriptedPublisher, IdempotentScriptedPublisher, HttpPublisher):
-        if cls.name not in registry.registered():
-            registry.register(cls.name)(cls)
+        registry.register(cls)
 
 
 class CountingServer:

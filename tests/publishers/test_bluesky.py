@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 from publishers.base import AuthError, PermanentError, Post, PostImage, PublishError, RetryableError
 from publishers.channels.bluesky import BlueskyPublisher, forget_sessions, tid_for
 from publishers.formatting import compose
+from publishers.text import ChannelRules
 from tests.fakes.bluesky_pds import TID, FakeBluesky
 from tests.fakes.server import Response
 from tests.publishers.conftest import StoryFactory
@@ -137,8 +139,11 @@ def test_fake_refuses_over_3000_bytes(fake: FakeBluesky) -> None:
 
 
 class _Unlimited(BlueskyPublisher):
-    max_images: ClassVar[int] = 10
-    max_blob_bytes: ClassVar[int] = 10_000_000
+    """Without our own limits, to see the fake refuse what Bluesky refuses."""
+
+    rules: ClassVar[ChannelRules] = dataclasses.replace(
+        BlueskyPublisher.rules, max_images=10, fallback_image_bytes=10_000_000
+    )
 
 
 def _post_with(images: int, tmp_path: Path, size: int = 100) -> Post:

@@ -9,9 +9,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from core.errors import NotAllowed, NotFound
-from core.models import Delivery
-from publishers import factory  # noqa: F401 - registers the real channel kinds
+from core.delivery_table import Delivery
+from core.errors import InvalidInput, NotAllowed, NotFound
 from publishers.campaigns import (
     create_campaign,
     ensure_default_campaign,
@@ -36,11 +35,11 @@ def test_slot_text_round_trips_and_bad_input_is_explained() -> None:
         {"days": ["sat"], "time": "07:30"},
     ]
     assert parse_slots(format_slots(rules)) == rules
-    with pytest.raises(ValueError, match="unknown day"):
+    with pytest.raises(InvalidInput, match="unknown day"):
         parse_slots("mon,funday@09:00")
-    with pytest.raises(ValueError, match="HH:MM"):
+    with pytest.raises(InvalidInput, match="HH:MM"):
         parse_slots("mon@25:00")
-    with pytest.raises(ValueError, match="days@HH:MM"):
+    with pytest.raises(InvalidInput, match="days@HH:MM"):
         parse_slots("mon")
 
 
@@ -162,13 +161,13 @@ def test_campaign_crud_and_validation(engine: Engine) -> None:
         made = ensure_default_campaign(session)
         assert made.hashtags == ["AdilUntukBumi", "SuaraPesisir"]
         assert ensure_default_campaign(session).id == made.id
-        with pytest.raises(ValueError, match="exists"):
+        with pytest.raises(InvalidInput, match="exists"):
             create_campaign(session, slug=made.slug, name="again")
-        with pytest.raises(ValueError, match="slug"):
+        with pytest.raises(InvalidInput, match="slug"):
             create_campaign(session, slug="Bad Slug", name="x")
-        with pytest.raises(ValueError, match="time zone"):
+        with pytest.raises(InvalidInput, match="time zone"):
             create_campaign(session, slug="zona", name="x", timezone="Mars/Base")
-        with pytest.raises(ValueError, match="hashtag"):
+        with pytest.raises(InvalidInput, match="hashtag"):
             create_campaign(session, slug="tags", name="x", hashtags=["#two words"])
         assert set_paused(session, made.slug, True).paused
         assert not set_paused(session, made.slug, False).paused
@@ -178,9 +177,9 @@ def test_campaign_crud_and_validation(engine: Engine) -> None:
 
 def test_channels_refuse_secrets_and_unknown_kinds_and_pause(engine: Engine) -> None:
     with Session(engine) as session:
-        with pytest.raises(ValueError, match="secrets"):
+        with pytest.raises(InvalidInput, match="secrets"):
             add_channel(session, name="x", kind="test-scripted", config={"access_token": "t"})
-        with pytest.raises(ValueError, match="unknown channel kind"):
+        with pytest.raises(InvalidInput, match="unknown channel kind"):
             add_channel(session, name="x", kind="myspace")
         channel = add_channel(session, name="x", kind="test-scripted", rate_per_minute=5)
         assert channel.rate_per_minute == 5

@@ -13,20 +13,23 @@ from sqlmodel import Session, col, select
 
 from core.audit import history
 from core.config import Settings
+from core.delivery_table import Delivery
 from core.errors import InvalidTransition
-from core.models import Channel, Delivery, Notification, Submission
+from core.models import Channel, Notification, Submission
 from core.states import DeliveryState
-from publishers import dispatcher
-from publishers.calendar import resolve
+from publishers import deliveries
+from publishers.base import Receipt
 from publishers.campaigns import create_campaign, set_paused
 from publishers.channels_config import add_channel, pause_channel
-from publishers.dispatcher import (
+from publishers.deliveries import (
     backoff_seconds,
     claim_due,
-    dispatch_due,
     expire_leases,
-    retract_story,
+    resend_is_safe,
+    resolve,
 )
+from publishers.dispatcher import dispatch_due
+from publishers.retraction import retract_story
 from publishers.scheduling import schedule_story, unschedule
 from tests.fakes.mastodon_api import FakeMastodon, status_length
 from tests.fakes.server import Response
@@ -226,23 +229,24 @@ def test_backoff_is_capped_exponential_with_jitter() -> None:
     delays = [backoff_seconds(n, rng=rng) for n in range(1, 12)]
     for n, delay in enumerate(delays, start=1):
         ceiling = min(
-            dispatcher.BACKOFF_CAP_SECONDS, dispatcher.BACKOFF_BASE_SECONDS * 2 ** (n - 1)
+            deliveries.sending.BACKOFF_CAP_SECONDS,
+            deliveries.sending.BACKOFF_BASE_SECONDS * 2 ** (n - 1),
         )
         assert ceiling / 2 <= delay <= ceiling
-    assert max(delays) <= dispatcher.BACKOFF_CAP_SECONDS
+    assert max(delays) <= deliveries.sending.BACKOFF_CAP_SECONDS
     assert len({round(d, 3) for d in delays[-4:]}) == 4  # jittered, not all equal at the cap
     assert backoff_seconds(1, retry_after=900, rng=rng) >= 900
 
 
 def test_retries_run_out_into_failed(engine: Engine, settings: Settings) -> None:
     _world(engine)
-    SCRIPTS["mast"].extend(["retry"] * dispatcher.MAX_ATTEMPTS)
+    SCRIPTS["mast"].extend(["retry"] * deliveries.MAX_ATTEMPTS)
     at = AFTER
-    for _ in range(dispatcher.MAX_ATTEMPTS):
+    for _ in range(deliveries.MAX_ATTEMPTS):
         dispatch_due(engine, settings, worker_id="w1", now=at)
         at += timedelta(hours=2)
     [row] = _deliveries(engine)
-    assert row.state == "failed" and row.attempts == dispatcher.MAX_ATTEMPTS
+    assert row.state == "failed" and row.attempts == deliveries.MAX_ATTEMPTS
     assert [a.kind for a in _alerts(engine)] == ["delivery_failed"]
 
 
@@ -306,18 +310,14 @@ def test_uncertain_send_is_unknown_except_where_resending_is_safe(
 
 def test_resend_safety_by_kind_and_mastodon_window() -> None:
     claimed = AFTER
-    assert dispatcher.is_idempotent("outbox")
-    assert dispatcher.is_idempotent("bluesky", claimed_at=claimed, now=claimed + timedelta(days=2))
-    assert not dispatcher.is_idempotent("telegram_channel")
-    assert dispatcher.is_idempotent(
-        "mastodon", claimed_at=claimed, now=claimed + timedelta(minutes=10)
-    )
+    assert resend_is_safe("outbox")
+    assert resend_is_safe("bluesky", since=claimed, now=claimed + timedelta(days=2))
+    assert not resend_is_safe("telegram_channel")
+    assert resend_is_safe("mastodon", since=claimed, now=claimed + timedelta(minutes=10))
     # Mastodon forgets an Idempotency-Key after an hour: then a resend could post twice.
-    assert not dispatcher.is_idempotent(
-        "mastodon", claimed_at=claimed, now=claimed + timedelta(minutes=59)
-    )
-    assert not dispatcher.is_idempotent("test-scripted")  # the class says so
-    assert dispatcher.is_idempotent("test-idempotent")
+    assert not resend_is_safe("mastodon", since=claimed, now=claimed + timedelta(minutes=59))
+    assert not resend_is_safe("test-scripted")  # the class says so
+    assert resend_is_safe("test-idempotent")
 
 
 def test_expired_lease_becomes_unknown_but_idempotent_channels_resend(
@@ -349,15 +349,17 @@ def test_a_slow_send_that_finishes_after_its_lease_still_records_the_receipt(
 ) -> None:
     _world(engine)
     [delivery_id] = claim_due(engine, worker_id="slow", now=AFTER, lease_seconds=1)
-    expire_leases(engine, AFTER + timedelta(seconds=5))
     with Session(engine) as session:
-        job = dispatcher._load_job(session, delivery_id, settings)
-    assert job is not None
-    from publishers.base import Receipt
-
-    dispatcher._record_sent(
-        engine, job, "slow", Receipt("r-1", "https://x.test/1"), AFTER, settings=settings
-    )
+        claim = deliveries.load_claim(session, delivery_id, "slow")
+    assert claim is not None
+    # The send takes longer than the lease: the sweeper calls it unknown meanwhile.
+    expire_leases(engine, AFTER + timedelta(seconds=5))
+    assert [d.state for d in _deliveries(engine)] == ["unknown"]
+    with Session(engine) as session:
+        assert deliveries.record_sent(
+            session, claim, Receipt("r-1", "https://x.test/1"), AFTER, timezone=settings.timezone
+        )
+        session.commit()
     [row] = _deliveries(engine)
     assert (row.state, row.remote_id) == ("sent", "r-1")
 
@@ -474,14 +476,14 @@ def test_an_idempotent_channel_that_keeps_crashing_ends_unknown_and_alerts(
     # A resend-safe channel goes back to pending after a crash, but not forever: after
     # MAX_ATTEMPTS a person must hear of it.
     _world(engine, channels=(("bsky", "test-idempotent"),))
-    SCRIPTS["bsky"].extend(["crash"] * (dispatcher.MAX_ATTEMPTS + 2))
+    SCRIPTS["bsky"].extend(["crash"] * (deliveries.MAX_ATTEMPTS + 2))
     at = AFTER
-    for _ in range(dispatcher.MAX_ATTEMPTS + 2):
+    for _ in range(deliveries.MAX_ATTEMPTS + 2):
         dispatch_due(engine, settings, worker_id="w1", now=at)
         at += timedelta(hours=2)
     [row] = _deliveries(engine)
-    assert row.state == "unknown" and row.attempts == dispatcher.MAX_ATTEMPTS
-    assert len(CALLS["bsky"]) == dispatcher.MAX_ATTEMPTS
+    assert row.state == "unknown" and row.attempts == deliveries.MAX_ATTEMPTS
+    assert len(CALLS["bsky"]) == deliveries.MAX_ATTEMPTS
     assert [a.kind for a in _alerts(engine)] == ["delivery_unknown"]
 
 
@@ -490,12 +492,12 @@ def test_an_idempotent_channel_whose_worker_keeps_dying_ends_unknown_and_alerts(
 ) -> None:
     _world(engine, channels=(("bsky", "test-idempotent"),))
     at = AFTER
-    for _ in range(dispatcher.MAX_ATTEMPTS + 2):
+    for _ in range(deliveries.MAX_ATTEMPTS + 2):
         claim_due(engine, worker_id="dies", now=at, lease_seconds=60)
         expire_leases(engine, at + timedelta(seconds=61))
         at += timedelta(minutes=5)
     [row] = _deliveries(engine)
-    assert row.state == "unknown" and row.attempts == dispatcher.MAX_ATTEMPTS
+    assert row.state == "unknown" and row.attempts == deliveries.MAX_ATTEMPTS
     assert [a.kind for a in _alerts(engine)] == ["delivery_unknown"]
 
 
@@ -611,7 +613,7 @@ def test_mastodon_is_not_retried_once_it_may_have_forgotten_the_idempotency_key(
         assert dispatch_due(engine, real, worker_id="w1", now=later).unknown == 1
         assert len(fake.statuses) == 1
         [row] = _deliveries(engine)
-        assert row.state == "unknown" and row.last_error == dispatcher.WINDOW_PASSED
+        assert row.state == "unknown" and row.last_error == deliveries.WINDOW_PASSED
         assert [a.kind for a in _alerts(engine)] == ["delivery_unknown"]
 
 
@@ -636,7 +638,6 @@ def test_through_the_real_mastodon_publisher_posts_fit_the_server_limits(
         assert len(fake.calls("/api/v2/instance")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8: a revived delivery keeps uncertain_since")
 def test_a_post_unscheduled_after_a_maybe_sent_retry_and_scheduled_again_goes_out_anew(
     engine: Engine, settings: Settings
 ) -> None:

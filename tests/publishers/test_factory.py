@@ -10,15 +10,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.config import Settings
-from core.errors import ConfigError
+from core.errors import ConfigError, InvalidInput
 from publishers.channels.bluesky import BlueskyPublisher
 from publishers.channels.mastodon import MastodonPublisher
 from publishers.channels.outbox import OutboxPublisher
 from publishers.channels.telegram_channel import TelegramChannelPublisher
 from publishers.channels.wordpress import WordPressPublisher
 from publishers.channels_config import add_channel
-from publishers.factory import build_publisher
-from publishers.registry import registered
+from publishers.registry import build_publisher, registered
 
 
 def _settings(tmp_path: Path, **values: object) -> Settings:
@@ -72,7 +71,7 @@ def test_secrets_in_channel_config_are_refused(tmp_path: Path) -> None:
 
 
 def test_unknown_kind(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no publisher named"):
+    with pytest.raises(ConfigError, match=r"no channel kind .myspace."):
         build_publisher("myspace", {}, _settings(tmp_path))
 
 
@@ -83,7 +82,7 @@ def test_a_secret_looking_key_is_refused_when_the_channel_is_added_and_when_buil
     engine: Engine, tmp_path: Path, key: str
 ) -> None:
     # Refused at `channel add`, or the secret sits in the database in clear until the first send.
-    with Session(engine) as session, pytest.raises(ValueError, match="look like secrets"):
+    with Session(engine) as session, pytest.raises(InvalidInput, match="look like secrets"):
         add_channel(session, name="masto", kind="mastodon", config={key: "x"})
     with pytest.raises(ConfigError, match="must not hold secrets"):
         build_publisher("mastodon", {key: "x"}, _settings(tmp_path))

@@ -10,22 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publishers.content import Rendition, StoryContent, StoryImage
-from publishers.formatting import (
-    ELLIPSIS,
+from core.projections import PublicStory, Rendition, StoryImage
+from publishers.channels.mastodon import (
     MASTODON_DEFAULTS,
-    RULES,
     MastodonLimits,
-    compose,
-    fit_text,
-    graphemes,
-    hashtags_for,
-    mastodon_length,
+    MastodonPublisher,
     mastodon_rules,
-    slug_for,
-    utf8_bytes,
-    utf16_units,
 )
+from publishers.channels.wordpress import slug_for
+from publishers.formatting import compose, fit_text, hashtags_for
+from publishers.text import ELLIPSIS, graphemes, mastodon_length, utf8_bytes, utf16_units
 
 CAMPAIGN = ["AdilUntukBumi", "Kupang"]
 
@@ -42,14 +36,14 @@ def _image(
     )
 
 
-def _story(text: str = "Air laut masuk ke rumah kami lagi.", **kwargs: object) -> StoryContent:
+def _story(text: str = "Air laut masuk ke rumah kami lagi.", **kwargs: object) -> PublicStory:
     defaults: dict[str, object] = {
         "ref": "SP-0042",
         "place_name": "Oesapa",
         "themes": ("banjir-rob",),
     }
     defaults.update(kwargs)
-    return StoryContent(text=text, **defaults)  # type: ignore[arg-type]
+    return PublicStory(text=text, **defaults)  # type: ignore[arg-type]
 
 
 def test_credit_named_and_anonymous_in_both_languages() -> None:
@@ -222,7 +216,8 @@ def test_mastodon_default_rules_are_the_documented_limits(tmp_path: Path) -> Non
         max_characters=500, max_media_attachments=4, characters_reserved_per_url=23
     )
     assert documented == MASTODON_DEFAULTS
-    assert RULES["mastodon"].max_images == 4 and RULES["mastodon"].max_alt_chars == 1500
+    rules = MastodonPublisher.rules
+    assert rules.max_images == 4 and rules.max_alt_chars == 1500
     story = _story("banjir " * 200, images=tuple(_image(tmp_path, n) for n in range(6)))
     default = compose("mastodon", story, hashtags=CAMPAIGN)
     explicit = compose(
@@ -232,7 +227,7 @@ def test_mastodon_default_rules_are_the_documented_limits(tmp_path: Path) -> Non
 
 
 def test_unknown_kind_is_refused() -> None:
-    with pytest.raises(ValueError, match="no composing rules"):
+    with pytest.raises(KeyError, match="no channel kind 'myspace'"):
         compose("myspace", _story(), hashtags=[])
 
 

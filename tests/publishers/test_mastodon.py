@@ -11,11 +11,17 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from core.projections import PublicStory
 from publishers.base import AuthError, PermanentError, Post, PublishError, RetryableError
-from publishers.channels.mastodon import MastodonPublisher, limits_from_instance
-from publishers.content import StoryContent
-from publishers.dispatcher import compose_post, publisher_rules
-from publishers.formatting import ELLIPSIS, MASTODON_DEFAULTS, MastodonLimits, compose
+from publishers.channels.mastodon import (
+    MASTODON_DEFAULTS,
+    MastodonLimits,
+    MastodonPublisher,
+    limits_from_instance,
+)
+from publishers.dispatcher import compose_post
+from publishers.formatting import compose
+from publishers.text import ELLIPSIS
 from tests.fakes.mastodon_api import FakeMastodon, status_length
 from tests.fakes.server import Response
 from tests.publishers.conftest import StoryFactory
@@ -39,13 +45,13 @@ def publisher(
     )
 
 
-def composed_for(sender: MastodonPublisher, story: StoryContent, link: str | None = None) -> Post:
+def composed_for(sender: MastodonPublisher, story: PublicStory, link: str | None = None) -> Post:
     """Composed as the dispatcher composes: with the rules of the publisher's own server.
 
     The dispatcher passes no link (and adds the themes' tags); a link needs `compose` itself.
     """
     if link is None:
-        return compose_post("mastodon", story, TAGS, rules=publisher_rules(sender))
+        return compose_post(sender, "mastodon", story, TAGS)
     return compose("mastodon", story, hashtags=TAGS, link=link, rules=sender.compose_rules())
 
 

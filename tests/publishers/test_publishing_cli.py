@@ -11,9 +11,10 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from cli.main import app
+from core.clock import parse_local_time
 from core.config import Settings
+from core.errors import InvalidInput
 from core.models import Notification, Submission
-from publishers.calendar import parse_local_time
 from tests.publishers.dispatch_support import make_story
 
 
@@ -42,7 +43,7 @@ def test_local_times_parse_in_the_campaign_zone() -> None:
     assert parse_local_time("2026-11-25T09:00+07:00", "Asia/Makassar") == datetime(
         2026, 11, 25, 2, 0, tzinfo=UTC
     )
-    with pytest.raises(ValueError, match="2026-11-25 09:00"):
+    with pytest.raises(InvalidInput, match="2026-11-25 09:00"):
         parse_local_time("besok pagi", "Asia/Makassar")
 
 
@@ -151,7 +152,7 @@ def test_photos_reach_the_outbox_and_retraction_removes_the_post(
 
     from PIL import Image
 
-    from publishers.dispatcher import retract_story
+    from publishers.retraction import retract_story
 
     folder = settings.data_dir / "public" / "renditions" / "ab" / "abc"
     folder.mkdir(parents=True)

@@ -11,17 +11,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from core.audit import history
+from core.delivery_table import Delivery
 from core.errors import InvalidTransition, NotAllowed
-from core.models import Delivery, Submission
+from core.models import Submission
+from core.projections import public_story
 from publishers.campaigns import create_campaign, set_paused
 from publishers.channels_config import add_channel
-from publishers.scheduling import (
-    autofill,
-    content_for,
-    idempotency_key,
-    schedule_story,
-    unschedule,
-)
+from publishers.deliveries.planning import idempotency_key
+from publishers.scheduling import autofill, schedule_story, unschedule
 from tests.publishers.dispatch_support import make_story, register_test_publishers
 
 register_test_publishers()
@@ -175,7 +172,7 @@ def test_content_respects_consent_and_leaves_out_private_data(
         edited.public_text = "Teks yang sudah disunting moderator."
         session.flush()
 
-        content = content_for(session, named, data_dir=tmp_path)
+        content = public_story(session, named, data_dir=tmp_path)
         assert content.credit_name == "Maria"
         assert content.place_name == "Oesapa"
         assert content.themes == ("banjir-rob",)
@@ -186,8 +183,8 @@ def test_content_respects_consent_and_leaves_out_private_data(
         )
         assert content.images[0].renditions["thumb"].width == 320
         for story in (anonymous, forced):
-            assert content_for(session, story).credit_name is None
-        assert content_for(session, edited).text == "Teks yang sudah disunting moderator."
+            assert public_story(session, story).credit_name is None
+        assert public_story(session, edited).text == "Teks yang sudah disunting moderator."
         # Nothing private: no coordinates, no Telegram id, no original path.
         dumped = repr(content)
         for private in ("10.1512345", "123.6312345", "73100", "private/originals"):

@@ -19,11 +19,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.config import Settings
-from core.models import Contributor, Delivery, Notification, Submission
+from core.delivery_table import Delivery
+from core.models import Contributor, Notification, Submission
 from publishers.campaigns import create_campaign
 from publishers.channels_config import add_channel
-from publishers.dispatcher import expire_leases, run_worker, start_scheduler
-from publishers.scheduling import idempotency_key
+from publishers.deliveries import expire_leases
+from publishers.deliveries.planning import idempotency_key
+from publishers.worker import run_worker, start_scheduler
 from tests.publishers.dispatch_support import CountingServer, register_test_publishers
 
 register_test_publishers()

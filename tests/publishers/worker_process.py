@@ -13,7 +13,7 @@ from pathlib import Path
 
 from core.config import Settings
 from core.db import make_engine
-from publishers.dispatcher import run_worker
+from publishers.worker import run_worker
 from tests.publishers.dispatch_support import register_test_publishers
 
 

@@ -1,0 +1,275 @@
+"""Planning posts: a new post, a cancelled one revived, cancelled, deleted, decided by a person;
+and the story published once all of its posts are out."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from core import audit, notifications
+from core.clock import as_utc, utcnow
+from core.delivery_table import Delivery
+from core.errors import InvalidTransition, NotFound, StaleVersion
+from core.lifecycle import transition
+from core.models import Contributor, Submission
+from core.states import DELIVERY_TRANSITIONS, DeliveryState, SubmissionState
+from publishers.deliveries.transitions import DELIVERIES, change
+
+logger = logging.getLogger(__name__)
+
+D = DeliveryState
+#: Delivery states that still hold a slot and a channel for a story.
+LIVE_STATES = frozenset({D.PENDING, D.SENDING, D.SENT, D.UNKNOWN, D.FAILED})
+
+
+@dataclass(frozen=True)
+class PlannedPost:
+    """A post of a story as planned: which delivery, where, when, in which state."""
+
+    id: int
+    submission_id: int
+    campaign_id: int | None
+    channel_id: int
+    scheduled_at: datetime
+    next_attempt_at: datetime | None
+    state: str
+    idempotency_key: str | None
+    remote_url: str | None
+
+    @classmethod
+    def of(cls, row: Delivery) -> PlannedPost:
+        """The plan of a delivery row."""
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            submission_id=row.submission_id,
+            campaign_id=row.campaign_id,
+            channel_id=row.channel_id,
+            scheduled_at=as_utc(row.scheduled_at),
+            next_attempt_at=row.next_attempt_at,
+            state=row.state,
+            idempotency_key=row.idempotency_key,
+            remote_url=row.remote_url,
+        )
+
+
+def idempotency_key(submission_id: int, campaign_id: int | None, channel_id: int) -> str:
+    """A stable key from the delivery's identity: a retry of the same post sends the same key."""
+    identity = f"pesisir:{submission_id}:{campaign_id or 0}:{channel_id}"
+    return "sp" + hashlib.sha256(identity.encode()).hexdigest()[:30]
+
+
+def renewed_key(old: str | None, base: str) -> str:
+    """The key of a cancelled post scheduled again: a new post needs a new key, or Mastodon would
+    hand back the old (maybe deleted) status for an hour."""
+    if old and "-r" in old:
+        prefix, _, number = old.rpartition("-r")
+        if number.isdigit():
+            return f"{prefix}-r{int(number) + 1}"
+    return f"{base}-r1"
+
+
+def fresh_fields(at: datetime, now: datetime) -> dict[str, Any]:
+    """Every field a post's attempts write, as a new post at `at` has them."""
+    return {
+        "scheduled_at": at,
+        "next_attempt_at": at,  # the dispatcher's index reads only this column
+        "attempts": 0,
+        "claimed_by": None,
+        "claimed_at": None,
+        "uncertain_since": None,
+        "lease_until": None,
+        "remote_id": None,
+        "remote_url": None,
+        "receipt": None,
+        "last_error": None,
+        "sent_at": None,
+        "late_alerted_at": None,
+        "updated_at": now,
+    }
+
+
+def plan(
+    session: Session,
+    *,
+    submission_id: int,
+    campaign_id: int | None,
+    channel_id: int,
+    at: datetime,
+) -> PlannedPost:
+    """The post of a story on a channel in a campaign at `at`: a new pending row; a live one
+    as it is; a cancelled one revived as a new post (new key, every field reset)."""
+    now = utcnow()
+    at = as_utc(at)
+    base = idempotency_key(submission_id, campaign_id, channel_id)
+    row = session.exec(
+        select(Delivery).where(
+            Delivery.submission_id == submission_id,
+            Delivery.campaign_id == campaign_id,
+            Delivery.channel_id == channel_id,
+        )
+    ).first()
+    if row is None:
+        row = Delivery(
+            submission_id=submission_id,
+            campaign_id=campaign_id,
+            channel_id=channel_id,
+            state=D.PENDING.value,
+            idempotency_key=base,
+            **fresh_fields(at, now),
+        )
+        session.add(row)
+        session.flush()
+        return PlannedPost.of(row)
+    if D(row.state) not in LIVE_STATES:
+        key = renewed_key(row.idempotency_key, base)
+        fields = fresh_fields(at, now)
+        change(session, D.PENDING, DELIVERIES.c.id == row.id, idempotency_key=key, **fields)
+        session.refresh(row)
+    return PlannedPost.of(row)
+
+
+def cancel_pending(
+    session: Session,
+    *,
+    submission_id: int,
+    campaign_id: int | None = None,
+    channel_ids: Sequence[int] | None = None,
+) -> int:
+    """Cancel a story's pending posts (of one campaign, or some channels); how many."""
+    column = DELIVERIES.c
+    where = [column.submission_id == submission_id, column.state == D.PENDING.value]
+    if campaign_id is not None:
+        where.append(column.campaign_id == campaign_id)
+    if channel_ids:
+        where.append(column.channel_id.in_(list(channel_ids)))
+    return len(change(session, D.CANCELLED, *where, updated_at=utcnow()))
+
+
+def mark_deleted(session: Session, delivery_id: int) -> bool:
+    """A sent post the platform deleted for us: cancelled, with the reason kept."""
+    moved = change(
+        session,
+        D.CANCELLED,
+        DELIVERIES.c.id == delivery_id,
+        DELIVERIES.c.state == D.SENT.value,
+        last_error="post deleted",
+        updated_at=utcnow(),
+    )
+    return bool(moved)
+
+
+def resolve(
+    session: Session,
+    delivery_id: int,
+    target: DeliveryState,
+    *,
+    actor: str,
+    url: str | None = None,
+) -> PlannedPost:
+    """A person's decision on a delivery: retry (→ pending), sent (with its url), or cancel.
+
+    Used for `unknown` posts (a person looked at the channel) and `failed` ones (fixed and
+    retried); never for a post a worker is sending. Audited on the story.
+    """
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery #{delivery_id}")
+    current = DeliveryState(delivery.state)
+    if current == D.SENDING:
+        # A worker holds it: moving it by hand could send it twice. If that worker died, the
+        # lease sweeper makes it `unknown` when its lease ends; then decide.
+        raise InvalidTransition(
+            f"delivery #{delivery_id} is being sent by {delivery.claimed_by}; wait until it is "
+            "sent, or unknown after its lease ends"
+        )
+    # A cancelled post comes back only as a new post, by scheduling its story again (`plan`).
+    if current == D.CANCELLED or target not in DELIVERY_TRANSITIONS[current]:
+        raise InvalidTransition(f"delivery #{delivery_id} is {current}; cannot become {target}")
+    now = utcnow()
+    values: dict[str, Any] = {"updated_at": now, "lease_until": None}
+    if target == D.PENDING:
+        values |= {"next_attempt_at": now, "attempts": 0}
+    if target == D.SENT:
+        values |= {
+            "sent_at": now,
+            "remote_url": url,
+            "remote_id": delivery.remote_id or url or f"manual-{delivery_id}",
+        }
+    column = DELIVERIES.c
+    if not change(session, target, column.id == delivery_id, column.state == current, **values):
+        raise InvalidTransition(f"delivery #{delivery_id} changed meanwhile; look again")
+    audit.record(
+        session,
+        actor=actor,
+        action=f"delivery_{target.value}",
+        submission_id=delivery.submission_id,
+        before={"delivery": delivery_id, "state": current.value},
+        after={"delivery": delivery_id, "state": target.value, "url": url},
+    )
+    session.flush()
+    session.refresh(delivery)
+    if target in (D.SENT, D.CANCELLED):
+        publish_story_if_done(session, delivery.submission_id, actor=actor)
+    return PlannedPost.of(delivery)
+
+
+def live_posts(session: Session, submission_id: int) -> list[PlannedPost]:
+    """A story's posts that still hold their slot (not cancelled), oldest first."""
+    rows = session.exec(
+        select(Delivery)
+        .where(
+            Delivery.submission_id == submission_id,
+            col(Delivery.state).in_([state.value for state in LIVE_STATES]),
+        )
+        .order_by(col(Delivery.id))
+    )
+    return [PlannedPost.of(row) for row in rows]
+
+
+def publish_story_if_done(session: Session, submission_id: int, *, actor: str) -> bool:
+    """When every live post of a scheduled story is sent: story → published, tell them.
+
+    Returns True when this call published the story. Safe to race: the loser of two concurrent
+    callers gets StaleVersion/InvalidTransition and returns False.
+    """
+    story = session.get(Submission, submission_id)
+    if story is None or story.state != SubmissionState.SCHEDULED.value:
+        return False
+    # Cheap first: is anything of this story still waiting, sending, failed or unknown?
+    unsent = session.exec(
+        select(func.count()).where(
+            Delivery.submission_id == submission_id,
+            col(Delivery.state).in_([state.value for state in LIVE_STATES - {D.SENT}]),
+        )
+    ).one()
+    if unsent:
+        return False
+    live = live_posts(session, submission_id)
+    if not live:
+        return False
+    try:
+        transition(session, story, SubmissionState.PUBLISHED, actor=actor, action="publish")
+    except (StaleVersion, InvalidTransition):
+        return False
+    story.published_at = utcnow()
+    session.add(story)
+    links = [delivery.remote_url for delivery in live if delivery.remote_url]
+    person = session.get(Contributor, story.contributor_id)
+    if person is not None and person.erased_at is None:
+        notifications.enqueue(
+            session,
+            kind="published",
+            contributor_id=person.id,
+            submission_id=story.id,
+            params={"ref": story.ref, "links": links},
+        )
+    logger.info("story %s published (%d posts)", story.ref, len(live))
+    return True

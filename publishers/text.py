@@ -1,0 +1,144 @@
+"""How channels count text and which images they take: the counting functions and `ChannelRules`.
+
+Each channel counts its limit its own way (PLATFORMS.md): Telegram in UTF-16 code units,
+Mastodon in grapheme clusters with every URL weighing 23, Bluesky in graphemes and UTF-8 bytes.
+A publisher class declares its rules with these functions; the composer only applies them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import regex
+
+ELLIPSIS = "…"
+# A hashtag's longest: Bluesky's tag facet lexicon (maxGraphemes 64, app/bsky/richtext/facet.json),
+# the tightest of our channels.
+MAX_TAG_GRAPHEMES = 64
+_GRAPHEME_RE = regex.compile(r"\X")
+# An http(s) URL with a dotted host, without trailing punctuation (which Mastodon counts apart).
+URL_RE = re.compile(
+    r"https?://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(?::\d+)?(?:[/?#][^\s]*[^\s.,;:!?)\]'\"])?"
+)
+
+
+def graphemes(text: str) -> int:
+    """Number of user-perceived characters (extended grapheme clusters, `\\X`)."""
+    return len(_GRAPHEME_RE.findall(text))
+
+
+def utf16_units(text: str) -> int:
+    """Length in UTF-16 code units, as Telegram counts captions and entity offsets."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def utf8_bytes(text: str) -> int:
+    """Length in UTF-8 bytes, as Bluesky counts its 3000-byte limit and facet offsets."""
+    return len(text.encode("utf-8"))
+
+
+# Mastodon only gives a URL its 23-character weight when twitter-text recognises it, which needs
+# a known top-level domain. Every two-letter ccTLD is known; of the rest we trust a common few.
+# An unknown one is counted at full length, which can only over-count.
+_KNOWN_GTLDS = frozenset(
+    [
+        "com",
+        "org",
+        "net",
+        "edu",
+        "gov",
+        "int",
+        "mil",
+        "info",
+        "biz",
+        "app",
+        "dev",
+        "io",
+        "social",
+        "news",
+        "online",
+        "site",
+        "blog",
+        "media",
+        "earth",
+        "eco",
+        "world",
+        "community",
+    ]
+)
+
+
+def _recognised_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    tld = host.rsplit(".", 1)[-1].lower()
+    return len(tld) == 2 or tld in _KNOWN_GTLDS
+
+
+def mastodon_length(text: str, url_weight: int = 23) -> int:
+    """Mastodon's StatusLengthValidator count: graphemes, each recognised URL weighing
+    `url_weight` (the server's `characters_reserved_per_url`, 23 by default)."""
+    placeholder = "x" * url_weight
+    return graphemes(
+        URL_RE.sub(lambda m: placeholder if _recognised_url(m.group(0)) else m.group(0), text)
+    )
+
+
+def no_limit(_: str) -> bool:
+    """A text limit that every text fits (the outbox, WordPress)."""
+    return True
+
+
+@dataclass(frozen=True)
+class ChannelRules:
+    """How one channel counts text and which images it takes (a publisher class declares it)."""
+
+    fits: Callable[[str], bool]  # the text limit of a post with images
+    fits_without_images: Callable[[str], bool]
+    max_images: int | None
+    renditions: tuple[str, ...]  # preference order
+    max_image_bytes: int | None
+    max_dimension_sum: int | None = None  # Telegram: width + height ≤ 10000
+    max_aspect_ratio: float | None = None  # Telegram: ≤ 20
+    fallback_image_bytes: int | None = None  # a second, looser byte limit (Bluesky)
+    # Alt text is always kept within MAX_ALT_GRAPHEMES; a channel may cap it lower, in code
+    # points (Mastodon's description_limit).
+    max_alt_chars: int | None = None
+
+
+def clean_text(text: str) -> str:
+    """NFC, trimmed, at most one blank line between paragraphs, no trailing spaces."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [line.rstrip() for line in text.strip().split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+def _word_ends(text: str) -> list[int]:
+    """Offsets just after each word (a run of non-space characters)."""
+    return [match.end() for match in re.finditer(r"\S+", text)]
+
+
+def shorten(text: str, fits: Callable[[str], bool]) -> str:
+    """`text` if it fits, else its longest word-boundary prefix plus '…' that fits, else ''."""
+    if fits(text):
+        return text
+    ends = _word_ends(text)
+
+    def candidate(i: int) -> str:
+        return text[: ends[i]].rstrip(",;:-–—").rstrip() + ELLIPSIS
+
+    # Binary search for the longest fitting prefix (longer prefixes are never shorter).
+    low, high, best = 0, len(ends) - 1, -1
+    while low <= high:
+        middle = (low + high) // 2
+        if fits(candidate(middle)):
+            best, low = middle, middle + 1
+        else:
+            high = middle - 1
+    # Guard against a counter that is not monotonic on some odd input.
+    while best >= 0 and not fits(candidate(best)):
+        best -= 1
+    return candidate(best) if best >= 0 else ""
