@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import taxonomy
 from core.i18n import t
 from core.models import Submission
 from core.states import SOCIAL_CONSENTS, SubmissionState
-from moderation.decisions import LATE_PHOTO_FLAG, THEMES, RejectReason, actor_name
+from moderation.decisions import LATE_PHOTO_FLAG, RejectReason, actor_name
 from moderation.queue import StoryDetails
 
 S = SubmissionState
@@ -159,10 +160,7 @@ def card_text(
         for theme in story.themes:
             slug = str(theme.get("slug"))
             evidence = ", ".join(f"“{_e(word)}”" for word in theme.get("evidence") or [])
-            try:
-                label = t(lang, f"moderation.theme.{slug}")
-            except KeyError:
-                label = slug
+            label = taxonomy.label(slug, lang)
             lines.append(
                 t(
                     lang,
@@ -335,11 +333,11 @@ def themes_keyboard(story: Submission, lang: str) -> Keyboard:
     current = {str(theme.get("slug")) for theme in story.themes}
     buttons = [
         Button(
-            ("✓ " if slug in current else "") + t(lang, f"moderation.theme.{slug}"),
+            ("✓ " if slug in current else "") + taxonomy.label(slug, lang),
             "toggle_theme",
             {"slug": slug},
         )
-        for slug in THEMES
+        for slug in taxonomy.slugs()
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([Button(t(lang, "moderation.button.back"), "menu_main")])

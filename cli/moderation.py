@@ -65,8 +65,8 @@ def queue_list(
             stories = queue.list_stories(
                 session, status=status, theme=theme, place=place, search=search
             )
-        except ValueError:
-            raise _fail(ValueError(f"unknown state {status!r}")) from None
+        except PesisirError as error:
+            raise _fail(error) from None
         counts = queue.media_counts(session, [s.id for s in stories if s.id is not None])
         rows = [queue.summary_row(s, counts.get(s.id or 0, 0)) for s in stories]
     if as_json:
@@ -175,7 +175,7 @@ def _decide(ref: str, action: str, **kwargs: Any) -> Submission:
                 **kwargs,
             )
             session.commit()
-        except (PesisirError, ValueError) as error:
+        except PesisirError as error:
             session.rollback()
             raise _fail(error) from None
         return result

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from core import taxonomy
 from pipeline.tagging import tag_text
-from pipeline.themes import THEMES
 
 
 def _line_result(raw: bytes, number: int) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _parse_point(value: str) -> tuple[float, float]:
 
 def _human(result: dict[str, Any]) -> str:
     themes = ", ".join(
-        f"{THEMES[t['slug']][0]} ({t['score']:.2f}: {', '.join(t['evidence'])})"
+        f"{taxonomy.label(t['slug'], 'id')} ({t['score']:.2f}: {', '.join(t['evidence'])})"
         for t in result["themes"]
     )
     place = result["place"]

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import desc, update
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, taxonomy
 from core.clock import utcnow
-from core.errors import InvalidTransition, NotFound, StaleVersion
+from core.errors import InvalidInput, InvalidTransition, NotFound, StaleVersion
 from core.lifecycle import transition
 from core.models import AuditEvent, Submission
 from core.notifications import enqueue
@@ -25,22 +25,6 @@ logger = logging.getLogger(__name__)
 
 S = SubmissionState
 
-#: Theme slugs from shared/TAXONOMY.md, in the order moderators see them.
-THEMES = (
-    "banjir-rob",
-    "abrasi",
-    "cuaca-ekstrem",
-    "kekeringan-air",
-    "pangan",
-    "nelayan-laut",
-    "kesehatan",
-    "infrastruktur",
-    "ekosistem-pesisir",
-    "sampah-pencemaran",
-    "energi",
-    "aksi-warga",
-    "kebijakan",
-)
 MAX_TEXT_CHARS = 4000
 MAX_QUESTION_CHARS = 1000
 
@@ -271,10 +255,13 @@ def reject(
     note: str | None = None,
 ) -> Submission:
     """Reject a story with a reason code (and a typed note for `other`); tell the contributor."""
-    code = RejectReason(reason)
+    try:
+        code = RejectReason(reason)
+    except ValueError:
+        raise InvalidInput(f"unknown reason {reason!r}") from None
     note = (note or "").strip() or None
     if code is RejectReason.OTHER and not note:
-        raise ValueError("the reason 'other' needs a note")
+        raise InvalidInput("the reason 'other' needs a note")
     story = _open(session, submission_id, expected_version)
     story.reject_reason = code.value
     story.reject_note = note
@@ -310,7 +297,7 @@ def ask(
     """Ask the contributor a question; the story waits in `needs_info` for their answer."""
     question = question.strip()
     if not question:
-        raise ValueError("the question is empty")
+        raise InvalidInput("the question is empty")
     question = question[:MAX_QUESTION_CHARS]
     story = _open(session, submission_id, expected_version)
     if story.state == S.NEEDS_INFO:
@@ -378,7 +365,7 @@ def attach_answer(session: Session, submission_id: int, text: str) -> Submission
     """
     text = text.strip()[:MAX_TEXT_CHARS]
     if not text:
-        raise ValueError("the answer is empty")
+        raise InvalidInput("the answer is empty")
     story = _load(session, submission_id)
     if story.state != S.NEEDS_INFO:
         raise InvalidTransition(f"{story.ref} is {story.state}: no question is waiting")
@@ -426,8 +413,8 @@ def toggle_theme(
     session: Session, submission_id: int, *, actor: str, expected_version: int, slug: str
 ) -> Submission:
     """Add the theme `slug` to the story, or remove it when it is there."""
-    if slug not in THEMES:
-        raise ValueError(f"unknown theme {slug!r}")
+    if not taxonomy.is_theme(slug):
+        raise InvalidInput(f"unknown theme {slug!r}")
     story = _open(session, submission_id, expected_version, editing="change themes")
     before = [str(theme.get("slug")) for theme in story.themes]
     if slug in before:
@@ -465,7 +452,7 @@ def set_place(
     """
     name = name.strip()
     if not name:
-        raise ValueError("the place name is empty")
+        raise InvalidInput("the place name is empty")
     story = _open(session, submission_id, expected_version, editing="change the place")
     return _edit(
         session,
@@ -489,9 +476,9 @@ def edit_text(
     """Set the public text; the contributor's original stays in `text`."""
     text = text.strip()
     if not text:
-        raise ValueError("the text is empty")
+        raise InvalidInput("the text is empty")
     if len(text) > MAX_TEXT_CHARS:
-        raise ValueError(f"the text is longer than {MAX_TEXT_CHARS} characters")
+        raise InvalidInput(f"the text is longer than {MAX_TEXT_CHARS} characters")
     story = _open(session, submission_id, expected_version, editing="edit the text")
     return _edit(
         session,

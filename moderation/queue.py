@@ -9,7 +9,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from core import audit
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.models import AuditEvent, Contributor, Media, Submission
 from core.states import SubmissionState
 
@@ -89,7 +89,9 @@ def list_stories(
     if status is None:
         statement = statement.where(col(Submission.state).in_([s.value for s in REVIEW_STATES]))
     elif status != "all":
-        statement = statement.where(Submission.state == SubmissionState(status).value)
+        if status not in {state.value for state in SubmissionState}:
+            raise InvalidInput(f"unknown state {status!r}")
+        statement = statement.where(Submission.state == status)
     else:
         statement = statement.where(Submission.state != SubmissionState.DRAFT.value)
     if place:

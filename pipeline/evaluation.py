@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core import taxonomy
 from pipeline.places import resolve_place
-from pipeline.themes import THEMES, tag_themes
+from pipeline.themes import tag_themes
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,22 +31,23 @@ def load_labelled(path: Path) -> list[dict[str, Any]]:
 
 def evaluate(rows: Iterable[dict[str, Any]]) -> Figures:
     """Macro-F1 over the 13 themes and exact place-id accuracy (None must match None)."""
-    tp = dict.fromkeys(THEMES, 0)
-    fp = dict.fromkeys(THEMES, 0)
-    fn = dict.fromkeys(THEMES, 0)
+    themes = taxonomy.slugs()
+    tp = dict.fromkeys(themes, 0)
+    fp = dict.fromkeys(themes, 0)
+    fn = dict.fromkeys(themes, 0)
     places_ok = n = 0
     for row in rows:
         n += 1
         want = set(row["themes"])
         got = {tag.slug for tag in tag_themes(row["text"])}
-        for slug in THEMES:
+        for slug in themes:
             tp[slug] += slug in want and slug in got
             fp[slug] += slug in got and slug not in want
             fn[slug] += slug in want and slug not in got
         place = resolve_place(chat_point=None, photo_points=(), text=row["text"])
         places_ok += (place.id if place else None) == row["place"]
     per_theme = {}
-    for slug in THEMES:
+    for slug in themes:
         denom = 2 * tp[slug] + fp[slug] + fn[slug]
         per_theme[slug] = 1.0 if denom == 0 else 2 * tp[slug] / denom
     return Figures(

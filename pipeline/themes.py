@@ -1,33 +1,16 @@
-"""Climate theme tagging by rules in the versioned data file `pipeline/data/themes.toml`."""
+"""Climate theme tagging by the rules of the taxonomy file (`core/data/taxonomy.toml`)."""
 
 from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from core import taxonomy
+from core.errors import ConfigError
 from pipeline.safety import is_spam
-
-# slug -> (Indonesian label, English label), from shared TAXONOMY.md; the order is the taxonomy's.
-THEMES: dict[str, tuple[str, str]] = {
-    "banjir-rob": ("Banjir & rob", "Floods & tidal flooding"),
-    "abrasi": ("Abrasi & naiknya laut", "Coastal erosion & sea-level rise"),
-    "cuaca-ekstrem": ("Cuaca ekstrem", "Extreme weather"),
-    "kekeringan-air": ("Kekeringan & air bersih", "Drought & clean water"),
-    "pangan": ("Pangan & pertanian", "Food & farming"),
-    "nelayan-laut": ("Nelayan & laut", "Fisherfolk & the sea"),
-    "kesehatan": ("Kesehatan", "Health"),
-    "infrastruktur": ("Infrastruktur & permukiman", "Infrastructure & housing"),
-    "ekosistem-pesisir": ("Mangrove & ekosistem pesisir", "Mangroves & coastal ecosystems"),
-    "sampah-pencemaran": ("Sampah & pencemaran", "Waste & pollution"),
-    "energi": ("Energi", "Energy"),
-    "aksi-warga": ("Aksi & solusi warga", "Community action"),
-    "kebijakan": ("Suara untuk kebijakan", "Voices for policy"),
-}
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 _CLAUSE_PUNCT = re.compile(r"[.,;:!?()\n]")
@@ -157,18 +140,17 @@ def _phrase(term: str) -> tuple[str, ...]:
 
 @cache
 def rules() -> _Rules:
-    """The parsed rules file (loaded once)."""
-    raw = resources.files("pipeline").joinpath("data/themes.toml").read_text(encoding="utf-8")
-    return parse_rules(tomllib.loads(raw))
+    """The tagger's rules from the taxonomy file (loaded once)."""
+    return parse_rules(taxonomy.data())
 
 
 def parse_rules(data: dict[str, Any]) -> _Rules:
-    """Build rules from the parsed TOML (unknown theme slugs are refused)."""
+    """Build rules from the parsed taxonomy file (a theme the taxonomy lacks is refused)."""
     settings = data["settings"]
     themes = []
     for slug, body in data["themes"].items():
-        if slug not in THEMES:
-            raise ValueError(f"themes.toml: unknown theme {slug!r}")
+        if not taxonomy.is_theme(slug):
+            raise ConfigError(f"taxonomy.toml: unknown theme {slug!r}")
         themes.append(
             _Rule(
                 slug=slug,

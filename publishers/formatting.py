@@ -20,6 +20,7 @@ from typing import Any
 
 import regex
 
+from core import taxonomy
 from core.i18n import normalize_language, t
 from core.projections import PublicStory, Rendition, StoryImage
 from publishers.base import Post, PostImage
@@ -33,15 +34,6 @@ MIN_STORY_GRAPHEMES = 100
 # Mastodon's default media description limit is 1500 characters; keep alt text well below.
 MAX_ALT_GRAPHEMES = 1000
 
-# TAXONOMY.md "Campaign hashtags": theme slug → tags added to every post with that theme.
-THEME_HASHTAGS: dict[str, tuple[str, ...]] = {
-    "aksi-warga": ("LangkahHariIni",),
-    "kesehatan": ("MauHidupLebihLama",),
-    "kekeringan-air": ("MauHidupLebihLama",),
-    "cuaca-ekstrem": ("MauHidupLebihLama",),
-}
-# The project's own tag is optional (TAXONOMY.md): always the first to be dropped.
-PROJECT_HASHTAG = "SuaraPesisir"
 
 _TAG_RE = regex.compile(r"^[\p{L}\p{M}\p{N}_]+$")
 
@@ -85,14 +77,15 @@ def hashtags_for(
     the story's themes (most relevant first), then #SuaraPesisir (when `project_tag` or when the
     campaign lists it: the project's tag is optional, so it is always dropped first).
     """
-    rules = THEME_HASHTAGS if theme_rules is None else theme_rules
-    project = PROJECT_HASHTAG.casefold()
+    rules = taxonomy.theme_hashtags() if theme_rules is None else theme_rules
+    project_tag_name = taxonomy.project_hashtag()
+    project = project_tag_name.casefold()
     ordered = [tag for tag in campaign_tags if tag.lstrip("#").strip().casefold() != project]
     project_listed = len(ordered) < len(campaign_tags)
     for theme in themes:
         ordered.extend(rules.get(theme, ()))
     if project_tag or project_listed:
-        ordered.append(PROJECT_HASHTAG)
+        ordered.append(project_tag_name)
     return _dedupe(ordered)
 
 

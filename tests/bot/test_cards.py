@@ -6,8 +6,9 @@ import html
 import re
 
 from bot import cards
+from core import taxonomy
 from core.models import Submission
-from moderation.decisions import THEMES, RejectReason
+from moderation.decisions import RejectReason
 from moderation.queue import ContributorSummary, StoryDetails
 
 
@@ -59,7 +60,7 @@ def test_keyboards_by_state_and_menus() -> None:
     assert reasons == [*(code.value for code in RejectReason), None]
     story.themes = [{"slug": "abrasi"}]
     labels = [b.label for row in cards.themes_keyboard(story, "en") for b in row]
-    assert len(labels) == len(THEMES) + 1
+    assert len(labels) == len(taxonomy.slugs()) + 1
     assert "✓ Coastal erosion & sea-level rise" in labels
     place = cards.place_keyboard("en", [("kel-oesapa", "Oesapa", "kelurahan")])
     assert place[0][0].payload == {"place_id": "kel-oesapa", "name": "Oesapa", "kind": "kelurahan"}

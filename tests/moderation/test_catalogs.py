@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.i18n import catalog
-from moderation.decisions import THEMES, RejectReason
+from moderation.decisions import RejectReason
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,8 +32,6 @@ def test_every_reason_theme_and_used_key_exists() -> None:
     for code in RejectReason:
         assert f"moderation.reason.{code.value}" in messages
         assert f"notify.reason.{code.value}" in messages
-    for slug in THEMES:
-        assert f"moderation.theme.{slug}" in messages
     sources = [
         ROOT / "bot" / "cards.py",
         ROOT / "bot" / "moderators.py",

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from core.audit import history
-from core.errors import InvalidTransition, StaleVersion
+from core.errors import InvalidInput, InvalidTransition, StaleVersion
 from core.models import Notification, Submission
 from moderation import decisions
 from moderation.decisions import Conflict, RejectReason
@@ -80,9 +80,9 @@ def test_reject_other_needs_a_note_and_unknown_reason_is_refused(
 ) -> None:
     story_id = make_story(ref="SP-REJ2")
     with Session(engine) as session:
-        with pytest.raises(ValueError, match="note"):
+        with pytest.raises(InvalidInput, match="note"):
             decisions.reject(session, story_id, actor=ANA, expected_version=2, reason="other")
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidInput):
             decisions.reject(session, story_id, actor=ANA, expected_version=2, reason="boring")
     assert _story(engine, story_id).state == "pending_review"
     assert _notifications(engine, story_id) == []
@@ -172,9 +172,9 @@ def test_edits_keep_the_original_and_are_audited_with_before_and_after(
 def test_unknown_theme_and_empty_text_are_refused(engine: Engine, make_story: MakeStory) -> None:
     story_id = make_story(ref="SP-BAD1")
     with Session(engine) as session:
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidInput):
             decisions.toggle_theme(session, story_id, actor=ANA, expected_version=2, slug="x")
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidInput):
             decisions.edit_text(session, story_id, actor=ANA, expected_version=2, text="  ")
     assert version_of(engine, story_id) == 2
 

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.clock import utcnow
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.lifecycle import transition
 from core.models import Submission
 from core.states import SubmissionState
@@ -51,7 +51,7 @@ def test_list_filters_by_status_theme_place_and_text(engine: Engine, make_story:
         # Typed words are literal: % and _ are not wildcards.
         assert _refs(queue.list_stories(session, search="%")) == []
         assert _refs(queue.list_stories(session, search="asi_")) == []
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidInput):
             queue.list_stories(session, status="nonsense")
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from core import taxonomy
 from pipeline.evaluation import evaluate, load_labelled
 from pipeline.gazetteer import by_id
 from pipeline.tagging import tag_text
-from pipeline.themes import THEMES
 
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "labelled-stories.jsonl"
 
@@ -28,13 +28,13 @@ def test_labelled_set_is_well_formed(rows: list[dict[str, object]]) -> None:
         assert isinstance(row["text"], str) and row["text"].strip()
         themes = row["themes"]
         assert isinstance(themes, list) and len(themes) <= 3
-        assert set(themes) <= set(THEMES), row["id"]
+        assert set(themes) <= set(taxonomy.slugs()), row["id"]
         assert row["place"] is None or row["place"] in by_id(), row["id"]
         assert row["split"] in {"dev", "heldout"}
     splits = Counter(r["split"] for r in rows)
     assert 0.25 <= splits["heldout"] / len(rows) <= 0.4
     per_theme = Counter(t for r in rows for t in r["themes"])  # type: ignore[attr-defined]
-    assert all(per_theme[slug] >= 10 for slug in THEMES), per_theme
+    assert all(per_theme[slug] >= 10 for slug in taxonomy.slugs()), per_theme
     assert sum(1 for r in rows if not r["themes"]) >= 15  # off-topic and greetings
     assert sum(1 for r in rows if r["place"] is None) >= 15  # no place named
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 from importlib import resources
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.themes import THEMES, parse_rules, rules, rules_version, stems, tag_themes
+from core import taxonomy
+from core.errors import ConfigError
+from pipeline.themes import parse_rules, rules, rules_version, stems, tag_themes
 
 TAXONOMY = Path("/work/shared/TAXONOMY.md")
 
@@ -19,25 +22,32 @@ def slugs(text: str) -> list[str]:
 
 
 def test_themes_are_the_taxonomy() -> None:
-    assert len(THEMES) == 13
+    assert len(taxonomy.slugs()) == 13
     if TAXONOMY.exists():  # the shared taxonomy beside the project, when present
-        table = re.findall(r"^\| `([a-z-]+)` \| ([^|]+) \| ([^|]+) \|", TAXONOMY.read_text(), re.M)
-        assert {slug: (i.strip(), e.strip()) for slug, i, e in table} == THEMES
+        rows = re.findall(
+            r"^\| `([a-z-]+)` \| ([^|]+) \| ([^|]+) \| ([^|]+) \|", TAXONOMY.read_text(), re.M
+        )
+        shared = [(slug, i.strip(), e.strip(), c.strip()) for slug, i, e, c in rows]
+        ours = [(t.slug, t.label_id, t.label_en, t.covers) for t in taxonomy.themes()]
+        assert ours == shared
+        hashtags = {f"#{tag}" for theme in taxonomy.themes() for tag in theme.hashtags} | {
+            f"#{taxonomy.project_hashtag()}"
+        }
+        assert all(tag in TAXONOMY.read_text() for tag in hashtags)
 
 
 def test_rules_file_is_versioned_and_covers_every_theme() -> None:
-    raw = resources.files("pipeline").joinpath("data/themes.toml").read_text(encoding="utf-8")
+    raw = resources.files("core").joinpath("data/taxonomy.toml").read_text(encoding="utf-8")
     data = tomllib.loads(raw)
     assert data["version"] == rules_version()
-    assert set(data["themes"]) == set(THEMES)
+    assert [rule.slug for rule in rules().themes] == list(taxonomy.slugs())
     assert all(rule.terms for rule in rules().themes)
 
 
 def test_unknown_theme_in_rules_is_refused() -> None:
-    raw = resources.files("pipeline").joinpath("data/themes.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(raw)
+    data = copy.deepcopy(taxonomy.data())
     data["themes"]["tsunami"] = {"terms": {"tsunami": 3}}
-    with pytest.raises(ValueError, match="tsunami"):
+    with pytest.raises(ConfigError, match="tsunami"):
         parse_rules(data)
 
 
