@@ -1,17 +1,20 @@
 """`build_application()`: the Telegram bot, wired from settings, plus polling/webhook runners.
 
 Handlers come from *registrars*: functions `register(application, services)` listed in
-`REGISTRARS`. The contributor conversation registers itself here; the moderators' group
-(`bot.moderators.register`) is added to the same list.
+`REGISTRARS` (the contributor conversation, the moderators' group, the sweeper). Periodic work
+runs on the application's JobQueue (APScheduler): the registrars' own jobs, the publishing
+housekeeping every bot process does, and any `jobs` the caller adds (`pesisir run` adds
+dispatch).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,12 +22,14 @@ from sqlalchemy.engine import Engine
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 
-from bot import contributors, moderators, sweeper
+from bot import contributors, conversation, moderators, sweeper
 from bot.services import SERVICES_KEY, BotServices, services
 from core.config import Settings
 from core.errors import ConfigError
 from core.i18n import LANGUAGES, t
+from core.periodic import JOB_KWARGS, PeriodicJob
 from core.storage import MediaStore
+from publishers.worker import housekeeping_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +62,10 @@ def build_application(
     engine: Engine,
     *,
     registrars: list[Registrar] | None = None,
+    jobs: Sequence[PeriodicJob] = (),
 ) -> BotApp:
-    """The bot for these settings: rate limited, redacted errors, handlers from registrars."""
+    """The bot for these settings: rate limited, redacted errors, handlers from registrars,
+    periodic work on its JobQueue."""
     if settings.telegram_token is None:
         raise ConfigError("PESISIR_TELEGRAM_TOKEN is not set (see README, 'Telegram bot: setup')")
     if not TOKEN_SHAPE.fullmatch(settings.telegram_token.get_secret_value()):
@@ -82,8 +89,30 @@ def build_application(
     application.bot_data[SERVICES_KEY] = shared
     for register in REGISTRARS if registrars is None else registrars:
         register(application, shared)
+    schedule(application, [*housekeeping_jobs(engine, settings), *jobs])
     application.add_error_handler(_on_error)
     return application
+
+
+def schedule(application: BotApp, jobs: Sequence[PeriodicJob]) -> None:
+    """Run blocking periodic jobs on the bot's JobQueue, each in a thread, one run at a time."""
+    queue = application.job_queue
+    assert queue is not None, "python-telegram-bot[job-queue] is a dependency"
+    for job in jobs:
+
+        async def run(_context: ContextTypes.DEFAULT_TYPE, job: PeriodicJob = job) -> None:
+            try:
+                await asyncio.to_thread(job.run)
+            except Exception:  # the next run tries again
+                logger.exception("periodic job %s failed", job.name)
+
+        if job.first_seconds is not None:
+            # A one-off first run: a repeating job's first run is counted from when it was
+            # added, and one due before the scheduler started would be skipped.
+            queue.run_once(run, when=job.first_seconds, name=job.name, job_kwargs=JOB_KWARGS)
+        queue.run_repeating(
+            run, interval=job.seconds, first=job.seconds, name=job.name, job_kwargs=JOB_KWARGS
+        )
 
 
 async def _post_init(application: BotApp) -> None:
@@ -117,7 +146,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update) and update.effective_chat and update.effective_user:
         chat = update.effective_chat
         if chat.type == chat.PRIVATE:
-            lang = contributors.language_hint(update.effective_user.language_code)
+            lang = conversation.language_hint(update.effective_user.language_code)
             try:
                 await context.bot.send_message(chat.id, t(lang, "bot.error.internal"))
             except Exception:  # noqa: BLE001 - the apology is best effort
@@ -138,9 +167,9 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def run(settings: Settings, engine: Engine) -> None:
+def run(settings: Settings, engine: Engine, *, jobs: Sequence[PeriodicJob] = ()) -> None:
     """Run the bot until interrupted: long polling, or a webhook when PESISIR_WEBHOOK_URL is set."""
-    application = build_application(settings, engine)
+    application = build_application(settings, engine, jobs=jobs)
     if settings.webhook_url:
         logger.info(
             "starting the bot with a webhook on %s:%s",

@@ -1,41 +1,53 @@
 """Review cards for the moderators' group: the text and the button layouts (pure functions).
 
-Buttons are described as `Button(label, action, payload)`; `bot.moderators` turns each into an
-opaque callback token, so nothing here touches Telegram or the database.
+A card is drawn from the moderators' view of a story (`core.projections.ModeratorStory`) and
+shows the actions `moderation.actions` allows in its state. Buttons are `bot.buttons.Button`s;
+their action is a `moderation.actions.Action`, a menu (`menu_*`), or a prompt for typed input.
+Nothing here touches Telegram or the database.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from bot.buttons import Button
 from core import taxonomy
 from core.i18n import t
-from core.models import Submission
-from core.states import SOCIAL_CONSENTS, SubmissionState
-from moderation.decisions import LATE_PHOTO_FLAG, RejectReason, actor_name
-from moderation.queue import StoryDetails
+from core.projections import ModeratorStory
+from core.states import SubmissionState
+from moderation.actions import Action, available_actions
+from moderation.decisions import RejectReason, actor_name
 
 S = SubmissionState
+A = Action
 
 #: Telegram's limit for a message text; the story text is cut to leave room for the rest.
 MESSAGE_LIMIT = 4096
 STORY_TEXT_LIMIT = 2500
 HISTORY_LINES = 6
 
-
-@dataclass(frozen=True)
-class Button:
-    """One inline button before it gets its token."""
-
-    label: str
-    action: str
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
 Keyboard = list[list[Button]]
+
+#: The card button of each action: its label key and what pressing it does (an action, a menu,
+#: or a prompt for typed input).
+_MAIN_BUTTONS: dict[Action, tuple[str, str]] = {
+    A.APPROVE: ("approve", A.APPROVE.value),
+    A.REJECT: ("reject", "menu_reasons"),
+    A.ASK: ("ask", "ask"),
+    A.TOGGLE_THEME: ("themes", "menu_themes"),
+    A.SET_PLACE: ("place", "menu_place"),
+    A.EDIT_TEXT: ("edit", "edit_text"),
+    A.QUARANTINE: ("quarantine", A.QUARANTINE.value),
+    A.RELEASE: ("release", A.RELEASE.value),
+    A.SCHEDULE: ("schedule", "menu_schedule"),
+    A.UNSCHEDULE: ("unschedule", A.UNSCHEDULE.value),
+    A.ADD_LATE_PHOTOS: ("add_late", A.ADD_LATE_PHOTOS.value),
+}
+#: Actions whose button stands on a row of its own.
+_OWN_ROW = frozenset({A.RELEASE, A.SCHEDULE, A.UNSCHEDULE, A.ADD_LATE_PHOTOS})
 
 
 @dataclass(frozen=True)
@@ -80,10 +92,9 @@ def _flag_label(lang: str, kind: str) -> str:
         return t(lang, "moderation.flag.other", kind=_e(kind))
 
 
-def _flag_lines(lang: str, details: StoryDetails) -> list[str]:
+def _flag_lines(lang: str, story: ModeratorStory) -> list[str]:
     """Flags from the pipeline: personal data (by kind, never the data itself), place problems,
     a possible duplicate, the spam score."""
-    story = details.story
     lines: list[str] = []
     pii = sorted({str(f.get("kind")) for f in story.flags if f.get("kind") in PII_KINDS})
     if pii:
@@ -91,10 +102,10 @@ def _flag_lines(lang: str, details: StoryDetails) -> list[str]:
         lines.append(t(lang, "moderation.flag.pii", what=what))
     for kind in dict.fromkeys(str(f.get("kind", "")) for f in story.flags):
         if kind in PII_KINDS or kind in {"spam", "duplicate", ""}:
-            continue  # shown above, or below from their own columns
+            continue  # shown above, or below from their own fields
         lines.append(_flag_label(lang, kind))
-    if details.duplicate_ref:
-        lines.append(t(lang, "moderation.flag.duplicate", ref=_e(details.duplicate_ref)))
+    if story.duplicate_ref:
+        lines.append(t(lang, "moderation.flag.duplicate", ref=_e(story.duplicate_ref)))
     if story.spam_score is not None and story.spam_score > 0:
         lines.append(t(lang, "moderation.flag.spam", score=f"{story.spam_score:.2f}"))
     return lines
@@ -104,8 +115,71 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def _title(story: ModeratorStory, lang: str) -> str:
+    state = t(lang, f"core.state.{story.state}")
+    return t(lang, "moderation.card.title", ref=story.ref, state=state)
+
+
+def _theme_lines(story: ModeratorStory, lang: str) -> list[str]:
+    if not story.themes:
+        return [t(lang, "moderation.card.no_themes")]
+    lines = [t(lang, "moderation.card.themes")]
+    for theme in story.themes:
+        evidence = ", ".join(f"“{_e(word)}”" for word in theme.evidence)
+        lines.append(
+            t(
+                lang,
+                "moderation.card.theme_line",
+                label=_e(taxonomy.label(theme.slug, lang)),
+                evidence=evidence or t(lang, "moderation.card.no_evidence"),
+            )
+        )
+    return lines
+
+
+def _place_lines(story: ModeratorStory, lang: str) -> list[str]:
+    if story.place_name:
+        try:
+            source = t(lang, f"moderation.source.{story.place_source or 'unknown'}")
+        except KeyError:
+            source = story.place_source or t(lang, "moderation.source.unknown")
+        lines = [t(lang, "moderation.card.place", name=_e(story.place_name), source=_e(source))]
+    else:
+        lines = [t(lang, "moderation.card.place_none")]
+    if story.exact_point is not None:
+        href = html.escape(map_link(*story.exact_point))
+        lines.append(f'<a href="{href}">{t(lang, "moderation.card.map")}</a>')
+    return lines
+
+
+def _question_lines(story: ModeratorStory, lang: str, text_limit: int) -> list[str]:
+    lines: list[str] = []
+    for item in story.questions:
+        question = _cut(str(item.get("question") or ""), text_limit // 3)
+        who = item.get("asked_by") or "?"
+        lines += ["", _e(t(lang, "moderation.card.question", who=who, question=question))]
+        if item.get("answer"):
+            answer = _cut(str(item["answer"]), text_limit // 2)
+            lines.append(_e(t(lang, "moderation.card.answer", answer=answer)))
+        elif story.state == S.NEEDS_INFO:
+            lines.append(t(lang, "moderation.card.waiting_answer"))
+    return lines
+
+
+def _history_lines(story: ModeratorStory, lang: str) -> list[str]:
+    moves = [e for e in story.history if _worth_showing(e.actor, e.action)]
+    if not moves:
+        return []
+    lines = ["", t(lang, "moderation.card.history")]
+    for event in moves[-HISTORY_LINES:]:
+        who = "contributor" if event.actor == "contributor" else actor_name(event.actor)
+        action = describe_action(lang, event.action, event.reason)
+        lines.append(_e(t(lang, "moderation.card.history_line", who=who, action=action)))
+    return lines
+
+
 def card_text(
-    details: StoryDetails,
+    story: ModeratorStory,
     lang: str,
     *,
     photos_sent: int,
@@ -119,74 +193,32 @@ def card_text(
 
     Long texts are shortened (never mid-tag) until the card fits one Telegram message.
     """
-    story = details.story
     if story.state in (S.WITHDRAWN, S.ERASED):
-        return "\n".join(
-            [
-                t(
-                    lang,
-                    "moderation.card.title",
-                    ref=story.ref,
-                    state=t(lang, f"core.state.{story.state}"),
-                ),
-                "",
-                t(lang, "moderation.card.withdrawn"),
-            ]
-        )
+        return "\n".join([_title(story, lang), "", t(lang, "moderation.card.withdrawn")])
+    contributor = story.contributor
     lines = [
-        "<b>"
-        + t(
-            lang, "moderation.card.title", ref=story.ref, state=t(lang, f"core.state.{story.state}")
-        )
-        + "</b>",
+        "<b>" + _title(story, lang) + "</b>",
         _e(
             t(
                 lang,
                 "moderation.card.contributor",
-                pseudonym=details.contributor.pseudonym,
-                previous=details.contributor.previous,
-                published=details.contributor.published,
+                pseudonym=contributor.pseudonym,
+                previous=contributor.previous,
+                published=contributor.published,
             )
         ),
         "",
+        _e(_cut(story.text or t(lang, "moderation.card.no_text"), text_limit)),
     ]
-    lines.append(_e(_cut(story.text or t(lang, "moderation.card.no_text"), text_limit)))
     if story.public_text:
         public = _cut(story.public_text, text_limit)
         lines += ["", t(lang, "moderation.card.public_text"), _e(public)]
     lines.append("")
-    if story.themes:
-        lines.append(t(lang, "moderation.card.themes"))
-        for theme in story.themes:
-            slug = str(theme.get("slug"))
-            evidence = ", ".join(f"“{_e(word)}”" for word in theme.get("evidence") or [])
-            label = taxonomy.label(slug, lang)
-            lines.append(
-                t(
-                    lang,
-                    "moderation.card.theme_line",
-                    label=_e(label),
-                    evidence=evidence or t(lang, "moderation.card.no_evidence"),
-                )
-            )
-    else:
-        lines.append(t(lang, "moderation.card.no_themes"))
-    if story.place_name:
-        source_key = f"moderation.source.{story.place_source or 'unknown'}"
-        try:
-            source = t(lang, source_key)
-        except KeyError:
-            source = story.place_source or t(lang, "moderation.source.unknown")
-        place = t(lang, "moderation.card.place", name=_e(story.place_name), source=_e(source))
-    else:
-        place = t(lang, "moderation.card.place_none")
-    lines.append(place)
-    if story.exact_lat is not None and story.exact_lon is not None:
-        href = html.escape(map_link(story.exact_lat, story.exact_lon))
-        lines.append(f'<a href="{href}">{t(lang, "moderation.card.map")}</a>')
+    lines += _theme_lines(story, lang)
+    lines += _place_lines(story, lang)
     consent = t(lang, f"moderation.consent.{story.consent or 'none'}")
-    if story.consent == "named" and details.public_name:
-        consent += f" ({_e(details.public_name)})"
+    if story.consent == "named" and story.public_name:
+        consent += f" ({_e(story.public_name)})"
     lines.append(t(lang, "moderation.card.consent", consent=consent))
     if story.force_anonymous:
         lines.append(t(lang, "moderation.card.forced_anonymous"))
@@ -194,61 +226,27 @@ def card_text(
         lines.append(t(lang, "moderation.card.photos", count=photos_sent))
     if photos_missing:
         lines.append(t(lang, "moderation.card.photos_missing", count=photos_missing))
-    flags = _flag_lines(lang, details)
+    flags = _flag_lines(lang, story)
     if flags:
         lines.append(t(lang, "moderation.card.flags"))
         lines += [f"• {flag}" for flag in flags]
     if schedule:
-        lines.append("")
-        lines.append(_e(t(lang, "moderation.card.scheduled", who=scheduled_by or "?")))
+        lines += ["", _e(t(lang, "moderation.card.scheduled", who=scheduled_by or "?"))]
         for entry in schedule:
-            lines.append(
-                _e(
-                    t(
-                        lang,
-                        "moderation.card.schedule_line",
-                        campaign=entry.campaign,
-                        time=entry.at_local,
-                        channels=", ".join(entry.channels),
-                    )
-                )
+            line = t(
+                lang,
+                "moderation.card.schedule_line",
+                campaign=entry.campaign,
+                time=entry.at_local,
+                channels=", ".join(entry.channels),
             )
-    for item in story.questions:
-        lines.append("")
-        lines.append(
-            _e(
-                t(
-                    lang,
-                    "moderation.card.question",
-                    who=item.get("asked_by") or "?",
-                    question=_cut(str(item.get("question") or ""), text_limit // 3),
-                )
-            )
-        )
-        if item.get("answer"):
-            answer = _cut(str(item["answer"]), text_limit // 2)
-            lines.append(_e(t(lang, "moderation.card.answer", answer=answer)))
-        elif story.state == S.NEEDS_INFO:
-            lines.append(t(lang, "moderation.card.waiting_answer"))
-    moves = [e for e in details.history if _worth_showing(e.actor, e.action)]
-    if moves:
-        lines += ["", t(lang, "moderation.card.history")]
-        for event in moves[-HISTORY_LINES:]:
-            who = "contributor" if event.actor == "contributor" else actor_name(event.actor)
-            lines.append(
-                _e(
-                    t(
-                        lang,
-                        "moderation.card.history_line",
-                        who=who,
-                        action=describe_action(lang, event.action, event.reason),
-                    )
-                )
-            )
+            lines.append(_e(line))
+    lines += _question_lines(story, lang, text_limit)
+    lines += _history_lines(story, lang)
     text_out = "\n".join(lines)
     if len(text_out) > MESSAGE_LIMIT and text_limit > 100:
         return card_text(
-            details,
+            story,
             lang,
             photos_sent=photos_sent,
             photos_missing=photos_missing,
@@ -261,104 +259,85 @@ def card_text(
 
 def _worth_showing(actor: str, action: str) -> bool:
     """Moderators' actions and the contributor's answers; not drafting or pipeline steps."""
-    if actor.startswith(("moderator:", "cli:")):
+    if actor.startswith(("moderator:", "cli:", "web:")):
         # A schedule shows once, as its deliveries (the state move beside it says the same).
         return action not in {"refused", "schedule", "unschedule"}
     return actor == "contributor" and action in {"answer", "withdraw"}
 
 
-def main_keyboard(story: Submission, lang: str) -> Keyboard:
-    """The buttons under a card, by state (none once the story left moderation)."""
+def _button(lang: str, key: str, action: str, **payload: Any) -> Button:
+    return Button(t(lang, f"moderation.button.{key}"), action, payload)
 
-    def b(key: str, action: str, **payload: Any) -> Button:
-        return Button(t(lang, f"moderation.button.{key}"), action, payload)
 
-    anonymous = (
-        b("unanonymous", "anonymous", value=False)
-        if story.force_anonymous
-        else b("anonymous", "anonymous", value=True)
-    )
-    # A photo fetched after the pipeline ran waits for a moderator to add it (see pipeline.late).
-    late = (
-        [[b("add_late", "add_late")]]
-        if any(flag.get("kind") == LATE_PHOTO_FLAG for flag in story.flags)
-        else []
-    )
-    state = SubmissionState(story.state)
-    if state in (S.PENDING_REVIEW, S.NEEDS_INFO):
-        return [
-            [b("approve", "approve"), b("reject", "menu_reasons")],
-            [b("ask", "ask"), b("themes", "menu_themes")],
-            [b("place", "menu_place"), b("edit", "edit_text")],
-            [anonymous, b("quarantine", "quarantine")],
-            *late,
-        ]
-    if state == S.QUARANTINED:
-        return [
-            [b("approve", "approve"), b("reject", "menu_reasons")],
-            [b("release", "release")],
-            [b("themes", "menu_themes"), b("place", "menu_place")],
-            [b("edit", "edit_text"), anonymous],
-            *late,
-        ]
-    if state == S.APPROVED:
-        rows = [
-            [b("themes", "menu_themes"), b("place", "menu_place")],
-            [b("edit", "edit_text"), anonymous],
-            [b("reject", "menu_reasons"), b("quarantine", "quarantine")],
-            *late,
-        ]
-        if story.consent in SOCIAL_CONSENTS:  # "internal" (or no consent) never goes out
-            rows.insert(0, [b("schedule", "menu_schedule")])
-        return rows
-    if state == S.SCHEDULED:
-        return [[b("unschedule", "unschedule")]]
-    if state == S.REJECTED:
-        return [[b("release", "release")]]
-    return []
+def main_keyboard(story: ModeratorStory, lang: str) -> Keyboard:
+    """The buttons under a card: the actions its state allows (none once it left moderation)."""
+    rows: Keyboard = []
+    pair: list[Button] = []
+    for action in available_actions(story):
+        if action == A.ANONYMISE:
+            key = "unanonymous" if story.force_anonymous else "anonymous"
+            button = _button(lang, key, A.ANONYMISE.value, value=not story.force_anonymous)
+        elif action in _MAIN_BUTTONS:
+            key, does = _MAIN_BUTTONS[action]
+            button = _button(lang, key, does)
+        else:
+            continue  # not a card button (SET_THEMES: the themes menu toggles one at a time)
+        if action in _OWN_ROW:
+            if pair:
+                rows.append(pair)
+                pair = []
+            rows.append([button])
+            continue
+        pair.append(button)
+        if len(pair) == 2:
+            rows.append(pair)
+            pair = []
+    if pair:
+        rows.append(pair)
+    return rows
 
 
 def reasons_keyboard(lang: str) -> Keyboard:
     """One button per reject reason, then back."""
     rows = [
-        [Button(t(lang, f"moderation.reason.{code.value}"), "reject", {"reason": code.value})]
+        [Button(t(lang, f"moderation.reason.{code.value}"), A.REJECT.value, {"reason": code.value})]
         for code in RejectReason
     ]
-    rows.append([Button(t(lang, "moderation.button.back"), "menu_main")])
+    rows.append([_button(lang, "back", "menu_main")])
     return rows
 
 
-def themes_keyboard(story: Submission, lang: str) -> Keyboard:
+def themes_keyboard(story: ModeratorStory, lang: str) -> Keyboard:
     """A toggle per theme (✓ when set), two per row, then back."""
-    current = {str(theme.get("slug")) for theme in story.themes}
+    current = {theme.slug for theme in story.themes}
     buttons = [
         Button(
             ("✓ " if slug in current else "") + taxonomy.label(slug, lang),
-            "toggle_theme",
+            A.TOGGLE_THEME.value,
             {"slug": slug},
         )
         for slug in taxonomy.slugs()
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([Button(t(lang, "moderation.button.back"), "menu_main")])
+    rows.append([_button(lang, "back", "menu_main")])
     return rows
 
 
 def place_keyboard(lang: str, suggestions: list[tuple[str, str, str | None]]) -> Keyboard:
     """Suggested places `(place_id, name, kind)`, 'type a name', then back."""
     rows = [
-        [Button(name, "set_place", {"place_id": place_id, "name": name, "kind": kind})]
+        [Button(name, A.SET_PLACE.value, {"place_id": place_id, "name": name, "kind": kind})]
         for place_id, name, kind in suggestions
     ]
-    rows.append([Button(t(lang, "moderation.button.type_place"), "type_place")])
-    rows.append([Button(t(lang, "moderation.button.back"), "menu_main")])
+    rows.append([_button(lang, "type_place", "type_place")])
+    rows.append([_button(lang, "back", "menu_main")])
     return rows
 
 
 def campaigns_keyboard(lang: str, campaigns: list[tuple[str, str]]) -> Keyboard:
     """One button per open campaign `(slug, name)`, then back."""
     rows = [[Button(name, "pick_campaign", {"campaign": slug})] for slug, name in campaigns]
-    rows.append([Button(t(lang, "moderation.button.back"), "menu_main")])
+    rows.append([_button(lang, "back", "menu_main")])
     return rows
 
 
@@ -368,9 +347,7 @@ def when_keyboard(lang: str, campaign: str, next_slot: str | None) -> Keyboard:
     rows: Keyboard = []
     if next_slot is not None:
         label = t(lang, "moderation.button.next_slot", time=next_slot)
-        rows.append([Button(label, "schedule", {"campaign": campaign})])
-    rows.append(
-        [Button(t(lang, "moderation.button.type_time"), "type_time", {"campaign": campaign})]
-    )
-    rows.append([Button(t(lang, "moderation.button.back"), "menu_schedule")])
+        rows.append([Button(label, A.SCHEDULE.value, {"campaign": campaign})])
+    rows.append([_button(lang, "type_time", "type_time", campaign=campaign)])
+    rows.append([_button(lang, "back", "menu_schedule")])
     return rows

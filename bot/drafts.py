@@ -187,6 +187,13 @@ def _touch(session: Session, story: Submission) -> Draft:
     return _view(session, story)
 
 
+def is_draft(engine: Engine, submission_id: int) -> bool:
+    """True while the story is still an open draft (its buttons mean something)."""
+    with session_scope(engine) as session:
+        story = session.get(Submission, submission_id)
+        return story is not None and story.state == SubmissionState.DRAFT.value
+
+
 def current_draft(engine: Engine, contributor_id: int) -> Draft | None:
     """The open story, if any."""
     with session_scope(engine) as session:

@@ -7,18 +7,19 @@ Failed downloads of contributors' files are fetched again (`bot.refetch`), then 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
-from telegram import Bot
-from telegram.ext import Application
+from telegram.ext import Application, ContextTypes
 
 from bot.refetch import refetch
 from bot.services import BotServices
+from core.periodic import JOB_KWARGS
 from pipeline.ingest import ingest_waiting
 
 logger = logging.getLogger(__name__)
+
+App = Application[Any, Any, Any, Any, Any, Any]
 
 #: How often to look, and how old a `received` story must be to count as left behind
 #: (younger ones are still being ingested by the task that received them).
@@ -36,41 +37,32 @@ async def sweep_once(shared: BotServices, *, older_than_seconds: float) -> int:
     return len(done)
 
 
-async def _loop(bot: Bot, shared: BotServices, stopping: asyncio.Event) -> None:
-    # At start-up anything in `received` was left by an earlier process.
-    age = 0.0
-    while not stopping.is_set():
+def register(application: App, shared: BotServices) -> None:
+    """Run the sweeper on the bot's JobQueue: at start-up, then every minute (a registrar)."""
+    queue = application.job_queue
+    assert queue is not None, "python-telegram-bot[job-queue] is a dependency"
+    started: list[bool] = []
+
+    async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
+        # At start-up anything in `received` was left by an earlier process.
+        age = LEFT_BEHIND_SECONDS if started else 0.0
+        started.append(True)
         try:
-            await refetch(bot, shared)
+            await refetch(context.bot, shared)
         except Exception:  # the next round retries
             logger.exception("fetching failed downloads again failed")
         try:
             await sweep_once(shared, older_than_seconds=age)
         except Exception:  # the next round retries
             logger.exception("sweeping received stories failed")
-        age = LEFT_BEHIND_SECONDS
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=SWEEP_SECONDS)
 
-
-App = Application[Any, Any, Any, Any, Any, Any]
-
-
-def register(application: App, shared: BotServices) -> None:
-    """Start the sweeper with the bot and stop it with the bot (a registrar for `bot.app`)."""
-    stopping = asyncio.Event()
-    previous_init = application.post_init
-    previous_shutdown = application.post_shutdown
-
-    async def post_init(app: App) -> None:
-        if previous_init is not None:
-            await previous_init(app)
-        shared.spawn(_loop(app.bot, shared, stopping), name="received-sweeper")
-
-    async def post_shutdown(app: App) -> None:
-        stopping.set()
-        if previous_shutdown is not None:
-            await previous_shutdown(app)
-
-    application.post_init = post_init
-    application.post_shutdown = post_shutdown
+    # At start-up (a one-off run: it is not skipped when the scheduler starts a moment late),
+    # then every minute.
+    queue.run_once(sweep, when=0, name="received-sweeper", job_kwargs=JOB_KWARGS)
+    queue.run_repeating(
+        sweep,
+        interval=SWEEP_SECONDS,
+        first=SWEEP_SECONDS,
+        name="received-sweeper",
+        job_kwargs=JOB_KWARGS,
+    )

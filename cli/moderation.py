@@ -1,27 +1,42 @@
-"""`pesisir queue list|show`, `approve`, `reject`, `audit`: moderation from a terminal.
+"""`pesisir queue list|show`, `audit`, and every decision a card offers, from a terminal:
+`approve`, `reject`, `ask`, `edit`, `themes`, `place`, `anonymise`, `quarantine`, `release`.
 
-They call the same functions as the group's buttons, with the same checks and audit rows; the
-actor is `cli:<os user>` (whoever can run the CLI against the database is trusted as an admin).
+Each calls `moderation.actions.apply` exactly as the group's buttons and the web dashboard do,
+with the same checks and audit rows; the actor is `cli:<os user>` (whoever can run the CLI
+against the database is trusted as an admin). `--version` is the story version you looked at
+(`queue show`): when someone changed the story since, nothing happens and you are told who.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from sqlmodel import Session
 
 from cli import common
+from core.db import session_scope
 from core.errors import PesisirError
 from core.i18n import t
-from core.models import Submission
-from moderation import decisions, queue
+from core.projections import HistoryLine, ModeratorStory, moderator_story
+from core.stories import find_story
+from moderation import actions, queue
+from moderation.actions import Action
+from moderation.decisions import RejectReason
+from pipeline import search_places
 
 queue_app = typer.Typer(help="The review queue.", no_args_is_help=True)
 
 LANG = "en"  # the terminal speaks English; the group speaks the moderators' language
+Ref = Annotated[str, typer.Argument(help="the story reference, e.g. SP-7K3Q")]
+Version = Annotated[
+    int | None,
+    typer.Option("--version", help="the story version you looked at (default: the current one)"),
+]
 
 
 def cli_actor() -> str:
@@ -33,18 +48,20 @@ def cli_actor() -> str:
     return f"cli:{user}"
 
 
-def _session() -> Session:
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A committed session; a known error becomes a one-line message and exit code 1."""
     settings = common.load_settings()
-    return Session(common.engine_for(settings), expire_on_commit=False)
-
-
-def _fail(error: Exception) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    return typer.Exit(code=1)
+    try:
+        with session_scope(common.engine_for(settings)) as session:
+            yield session
+    except PesisirError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from None
 
 
 def _echo_json(value: Any) -> None:
-    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
 @queue_app.command("list")
@@ -61,12 +78,9 @@ def queue_list(
 ) -> None:
     """Stories waiting for a moderator (or in the given state), oldest first."""
     with _session() as session:
-        try:
-            stories = queue.list_stories(
-                session, status=status, theme=theme, place=place, search=search
-            )
-        except PesisirError as error:
-            raise _fail(error) from None
+        stories = queue.list_stories(
+            session, status=status, theme=theme, place=place, search=search
+        )
         counts = queue.media_counts(session, [s.id for s in stories if s.id is not None])
         rows = [queue.summary_row(s, counts.get(s.id or 0, 0)) for s in stories]
     if as_json:
@@ -84,40 +98,60 @@ def queue_list(
         )
 
 
-def _details_dict(details: queue.StoryDetails) -> dict[str, Any]:
-    story = details.story
-    row = queue.summary_row(story, len(details.media))
-    row.update(
-        contributor=details.contributor.pseudonym,
-        contributor_previous=details.contributor.previous,
-        contributor_published=details.contributor.published,
-        place_source=story.place_source,
-        place_id=story.place_id,
-        theme_evidence={str(th.get("slug")): th.get("evidence", []) for th in story.themes},
-        flags=story.flags,
-        spam_score=story.spam_score,
-        duplicate_of=details.duplicate_ref,
-        reject_reason=story.reject_reason,
-        reject_note=story.reject_note,
-        decided_by=story.decided_by,
-        questions=story.questions,
-        history=[queue.audit_row(e) for e in details.history],
-    )
-    return row
+def _details(story: ModeratorStory) -> dict[str, Any]:
+    """A story in full as JSON-ready fields (no coordinates, no Telegram ids)."""
+    return {
+        "ref": story.ref,
+        "state": story.state,
+        "version": story.version,
+        "created_at": story.created_at.isoformat(),
+        "submitted_at": story.submitted_at.isoformat() if story.submitted_at else None,
+        "text": story.text,
+        "public_text": story.public_text,
+        "media_count": len(story.photos) + len(story.recordings),
+        "place": story.place_name,
+        "place_id": story.place_id,
+        "place_source": story.place_source,
+        "themes": [theme.slug for theme in story.themes],
+        "theme_evidence": {theme.slug: list(theme.evidence) for theme in story.themes},
+        "consent": story.consent,
+        "force_anonymous": story.force_anonymous,
+        "contributor": story.contributor.pseudonym,
+        "contributor_previous": story.contributor.previous,
+        "contributor_published": story.contributor.published,
+        "flags": list(story.flags),
+        "spam_score": story.spam_score,
+        "duplicate_of": story.duplicate_ref,
+        "reject_reason": story.reject_reason,
+        "reject_note": story.reject_note,
+        "decided_by": story.decided_by,
+        "questions": list(story.questions),
+        "actions": [action.value for action in actions.available_actions(story)],
+        "history": [_history_row(line) for line in story.history],
+    }
+
+
+def _history_row(line: HistoryLine) -> dict[str, Any]:
+    return {
+        "at": line.at.isoformat(),
+        "actor": line.actor,
+        "action": line.action,
+        "from_state": line.from_state,
+        "to_state": line.to_state,
+        "reason": line.reason,
+        "before": line.before,
+        "after": line.after,
+    }
 
 
 @queue_app.command("show")
 def queue_show(
-    ref: Annotated[str, typer.Argument(help="the story reference, e.g. SP-7K3Q")],
+    ref: Ref,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """One story in full: text, themes with evidence, place, flags, consent, contributor."""
     with _session() as session:
-        try:
-            details = queue.show(session, ref)
-        except PesisirError as error:
-            raise _fail(error) from None
-        data = _details_dict(details)
+        data = _details(moderator_story(session, find_story(session, ref)))
     if as_json:
         _echo_json(data)
         return
@@ -158,66 +192,139 @@ def queue_show(
         lines += ["", "Public text (edited):", data["public_text"]]
     for item in data["questions"]:
         lines.append(f"Q: {item.get('question')}  A: {item.get('answer') or '(waiting)'}")
+    lines += ["", "You may: " + (", ".join(data["actions"]) or "nothing (out of moderation)")]
     typer.echo("\n".join(lines))
 
 
-def _decide(ref: str, action: str, **kwargs: Any) -> Submission:
+def apply_action(
+    ref: str, action: Action, payload: dict[str, Any] | None = None, version: int | None = None
+) -> actions.Outcome:
+    """Do one moderator's action from the terminal, as the card and the web do."""
     with _session() as session:
-        try:
-            story = queue.get_by_ref(session, ref)
-            assert story.id is not None
-            decide = decisions.approve if action == "approve" else decisions.reject
-            result = decide(
-                session,
-                story.id,
-                actor=cli_actor(),
-                expected_version=story.version,
-                **kwargs,
-            )
-            session.commit()
-        except PesisirError as error:
-            session.rollback()
-            raise _fail(error) from None
-        return result
+        story = find_story(session, ref)
+        assert story.id is not None
+        return actions.apply(
+            session,
+            story.id,
+            action,
+            payload,
+            actor=cli_actor(),
+            expected_version=story.version if version is None else version,
+        )
 
 
-def approve(ref: Annotated[str, typer.Argument(help="the story reference")]) -> None:
+def approve(ref: Ref, version: Version = None) -> None:
     """Approve a story for publication; the contributor is told."""
-    story = _decide(ref, "approve")
-    typer.echo(f"{story.ref} approved.")
+    outcome = apply_action(ref, Action.APPROVE, version=version)
+    typer.echo(f"{outcome.ref} approved.")
 
 
 def reject(
-    ref: Annotated[str, typer.Argument(help="the story reference")],
+    ref: Ref,
     reason: Annotated[
         str,
-        typer.Option(
-            help="not_climate | photo_unclear | duplicate | could_endanger | cannot_verify | other"
-        ),
+        typer.Option(help=" | ".join(code.value for code in RejectReason)),
     ],
     note: Annotated[
         str | None, typer.Option(help="the reason in words (needed for 'other')")
     ] = None,
+    version: Version = None,
 ) -> None:
     """Reject a story with a reason; the contributor is told."""
-    codes = [code.value for code in decisions.RejectReason]
-    if reason not in codes:
-        raise _fail(ValueError(f"unknown reason {reason!r}; one of {', '.join(codes)}"))
-    story = _decide(ref, "reject", reason=reason, note=note)
-    typer.echo(f"{story.ref} rejected ({reason}).")
+    outcome = apply_action(ref, Action.REJECT, {"reason": reason, "note": note}, version)
+    typer.echo(f"{outcome.ref} rejected ({reason}).")
+
+
+def ask(
+    ref: Ref,
+    question: Annotated[str, typer.Argument(help="the question, as the contributor will read it")],
+    version: Version = None,
+) -> None:
+    """Ask the contributor a question; the story waits for the answer."""
+    outcome = apply_action(ref, Action.ASK, {"question": question}, version)
+    typer.echo(f"{outcome.ref}: question sent; it waits for the answer ({outcome.state}).")
+
+
+def edit(
+    ref: Ref,
+    text: Annotated[str, typer.Argument(help="the public text (the original stays as it is)")],
+    version: Version = None,
+) -> None:
+    """Set the public text of a story."""
+    outcome = apply_action(ref, Action.EDIT_TEXT, {"text": text}, version)
+    typer.echo(f"{outcome.ref}: public text saved.")
+
+
+def themes(
+    ref: Ref,
+    add: Annotated[list[str] | None, typer.Option("--add", help="a theme slug (repeat)")] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="a theme slug (repeat)")
+    ] = None,
+    version: Version = None,
+) -> None:
+    """Add or remove themes of a story."""
+    with _session() as session:
+        story = find_story(session, ref)
+        current = [str(theme.get("slug")) for theme in story.themes]
+    wanted = [slug for slug in current if slug not in (remove or [])]
+    wanted += [slug for slug in add or [] if slug not in wanted]
+    outcome = apply_action(ref, Action.SET_THEMES, {"themes": wanted}, version)
+    typer.echo(f"{outcome.ref}: themes {', '.join(wanted) or '(none)'}.")
+
+
+def place(
+    ref: Ref,
+    name: Annotated[str, typer.Argument(help="a kelurahan, desa or landmark, as typed")],
+    version: Version = None,
+) -> None:
+    """Set the public place of a story (the gazetteer's best match, else the name as typed)."""
+    found = search_places(name, limit=1)
+    chosen = (
+        {"place_id": found[0].id, "name": found[0].name, "kind": found[0].kind}
+        if found
+        else {"place_id": None, "name": name, "kind": None}
+    )
+    outcome = apply_action(ref, Action.SET_PLACE, chosen, version)
+    typer.echo(f"{outcome.ref}: place {chosen['name']}.")
+
+
+def anonymise(
+    ref: Ref,
+    undo: Annotated[
+        bool, typer.Option("--undo", help="publish with the chosen name again")
+    ] = False,
+    version: Version = None,
+) -> None:
+    """Publish a story without the contributor's name, even if they chose to be named."""
+    outcome = apply_action(ref, Action.ANONYMISE, {"value": not undo}, version)
+    typer.echo(f"{outcome.ref}: {'named as chosen' if undo else 'published anonymously'}.")
+
+
+def quarantine(
+    ref: Ref,
+    reason: Annotated[str | None, typer.Option(help="why, for the other moderators")] = None,
+    version: Version = None,
+) -> None:
+    """Hold a story aside (spam, unsafe) until a moderator looks again."""
+    outcome = apply_action(ref, Action.QUARANTINE, {"reason": reason}, version)
+    typer.echo(f"{outcome.ref} quarantined.")
+
+
+def release(ref: Ref, version: Version = None) -> None:
+    """Bring a quarantined or rejected story back to review."""
+    outcome = apply_action(ref, Action.RELEASE, version=version)
+    typer.echo(f"{outcome.ref} is back in review.")
 
 
 def audit(
-    ref: Annotated[str, typer.Argument(help="the story reference")],
+    ref: Ref,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON array")] = False,
 ) -> None:
     """A story's history: who did what, when, with before and after."""
     with _session() as session:
-        try:
-            details = queue.show(session, ref)
-        except PesisirError as error:
-            raise _fail(error) from None
-        rows = [queue.audit_row(event) for event in details.history]
+        story = moderator_story(session, find_story(session, ref))
+        rows = [_history_row(line) for line in story.history]
     if as_json:
         _echo_json(rows)
         return
@@ -239,6 +346,6 @@ def audit(
 def register(app: typer.Typer) -> None:
     """Add the moderation commands to the `pesisir` app."""
     app.add_typer(queue_app, name="queue")
-    app.command()(approve)
-    app.command()(reject)
+    for command in (approve, reject, ask, edit, themes, place, anonymise, quarantine, release):
+        app.command()(command)
     app.command()(audit)

@@ -10,7 +10,7 @@ import typer
 
 from bot.app import run as run_bot
 from cli import common
-from publishers.worker import start_scheduler
+from publishers.worker import dispatch_job
 
 
 def run(
@@ -32,13 +32,9 @@ def run(
         )
         raise typer.Exit(2)
     engine = common.engine_for(settings)
-    scheduler = None
+    jobs = []
     if dispatch:
-        # The dispatcher ticks in a background thread; the bot owns the main thread's loop.
+        # Dispatch runs on the bot's JobQueue beside its own periodic work, in a thread.
         worker_id = f"run-{socket.gethostname()}-{os.getpid()}"
-        scheduler = start_scheduler(engine, settings, worker_id=worker_id)
-    try:
-        run_bot(settings, engine)
-    finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=True)
+        jobs.append(dispatch_job(engine, settings, worker_id=worker_id))
+    run_bot(settings, engine, jobs=jobs)

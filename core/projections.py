@@ -3,19 +3,22 @@
 No face serialises a story's table row: it asks here. `PublicStory` is what may leave the
 machine (posts, exports, briefs): the public text, a credit only where the contributor chose to
 be named, the public place, the themes and metadata-free renditions, never exact coordinates,
-Telegram ids or original files. `ModeratorStory` (in `moderation.views`) is the private view.
+Telegram ids or original files. `ModeratorStory` is the private view, for moderators only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
+from core import audit
 from core.errors import NotAllowed
 from core.models import Contributor, Media, Submission
-from core.states import IMAGE_KINDS, Consent
+from core.states import AUDIO_KINDS, IMAGE_KINDS, Consent, SubmissionState
 
 
 @dataclass(frozen=True)
@@ -128,4 +131,207 @@ def public_story(
         place_name=submission.place_name,
         themes=theme_slugs(submission),
         images=public_images(session, submission.id, data_dir=data_dir),
+    )
+
+
+# ------------------------------------------------------------------ the moderators' view
+
+
+@dataclass(frozen=True)
+class ContributorSummary:
+    """How moderators see a contributor: a stable number, never a name or Telegram id."""
+
+    number: int
+    previous: int  # stories submitted before this one
+    published: int  # of those, how many were published
+
+    @property
+    def pseudonym(self) -> str:
+        """`Kontributor #12` (the label is the same in both languages)."""
+        return f"Kontributor #{self.number}"
+
+
+@dataclass(frozen=True)
+class ThemeView:
+    """A theme of a story with the words that suggested it."""
+
+    slug: str
+    score: float
+    evidence: tuple[str, ...]
+    by: str | None = None  # "moderator" when a moderator set it
+
+
+@dataclass(frozen=True)
+class MediaView:
+    """A photo or a recording of a story, for moderators (the original's path is private)."""
+
+    id: int
+    kind: str
+    position: int
+    renditions: dict[str, Rendition]
+    original: str | None  # relative to the data directory: moderators only, never published
+    mime_type: str | None
+    duration_seconds: int | None
+    width: int | None
+    height: int | None
+    taken_at: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One audit row of a story."""
+
+    at: datetime
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ModeratorStory:
+    """Everything a moderator needs to decide on a story, and nothing that identifies the
+    contributor beyond the name they chose to publish with."""
+
+    id: int
+    ref: str
+    state: str
+    version: int
+    text: str | None
+    public_text: str | None
+    lang: str | None
+    consent: str | None
+    public_name: str | None  # only when consent is "named"
+    force_anonymous: bool
+    place_id: str | None
+    place_name: str | None
+    place_kind: str | None
+    place_source: str | None
+    place_evidence: str | None
+    exact_point: tuple[float, float] | None  # moderators only
+    themes: tuple[ThemeView, ...]
+    flags: tuple[dict[str, Any], ...]
+    spam_score: float | None
+    duplicate_ref: str | None
+    questions: tuple[dict[str, Any], ...]
+    reject_reason: str | None
+    reject_note: str | None
+    decided_by: str | None
+    created_at: datetime
+    submitted_at: datetime | None
+    contributor: ContributorSummary
+    photos: tuple[MediaView, ...]
+    recordings: tuple[MediaView, ...]
+    history: tuple[HistoryLine, ...]
+
+    def has_flag(self, kind: str) -> bool:
+        """True when the pipeline (or a moderator) flagged the story with `kind`."""
+        return any(flag.get("kind") == kind for flag in self.flags)
+
+
+def contributor_summary(session: Session, story: Submission) -> ContributorSummary:
+    """The contributor's pseudonym number, earlier stories and how many were published."""
+    earlier = list(
+        session.exec(
+            select(Submission.state).where(
+                Submission.contributor_id == story.contributor_id,
+                Submission.id != story.id,
+                Submission.state != SubmissionState.DRAFT.value,
+                col(Submission.created_at) <= story.created_at,
+            )
+        )
+    )
+    published = sum(1 for state in earlier if state == SubmissionState.PUBLISHED.value)
+    return ContributorSummary(story.contributor_id, len(earlier), published)
+
+
+def _media_view(media: Media) -> MediaView:
+    assert media.id is not None
+    return MediaView(
+        id=media.id,
+        kind=media.kind,
+        position=media.position,
+        renditions=_renditions(media, None),
+        original=media.path,
+        mime_type=media.mime_type,
+        duration_seconds=media.duration_seconds,
+        width=media.width,
+        height=media.height,
+        taken_at=media.taken_at,
+        error=media.error,
+    )
+
+
+def history_of(session: Session, submission_id: int) -> tuple[HistoryLine, ...]:
+    """Every audit row of a story, oldest first."""
+    return tuple(
+        HistoryLine(
+            e.created_at, e.actor, e.action, e.from_state, e.to_state, e.reason, e.before, e.after
+        )
+        for e in audit.history(session, submission_id=submission_id)
+    )
+
+
+def moderator_story(session: Session, story: Submission) -> ModeratorStory:
+    """The moderators' view of a story."""
+    assert story.id is not None
+    media = session.exec(
+        select(Media)
+        .where(Media.submission_id == story.id, col(Media.deleted_at).is_(None))
+        .order_by(col(Media.position), col(Media.id))
+    ).all()
+    duplicate = session.get(Submission, story.duplicate_of_id) if story.duplicate_of_id else None
+    public_name = None
+    if story.consent == Consent.NAMED.value:
+        person = session.get(Contributor, story.contributor_id)
+        public_name = None if person is None else person.public_name
+    exact = (
+        (story.exact_lat, story.exact_lon)
+        if story.exact_lat is not None and story.exact_lon is not None
+        else None
+    )
+    return ModeratorStory(
+        id=story.id,
+        ref=story.ref,
+        state=story.state,
+        version=story.version,
+        text=story.text,
+        public_text=story.public_text,
+        lang=story.lang,
+        consent=story.consent,
+        public_name=public_name,
+        force_anonymous=story.force_anonymous,
+        place_id=story.place_id,
+        place_name=story.place_name,
+        place_kind=story.place_kind,
+        place_source=story.place_source,
+        place_evidence=story.place_evidence,
+        exact_point=exact,
+        themes=tuple(
+            ThemeView(
+                slug=str(item.get("slug")),
+                score=float(item.get("score") or 0.0),
+                evidence=tuple(str(word) for word in item.get("evidence") or ()),
+                by=item.get("by"),
+            )
+            for item in story.themes
+            if isinstance(item, dict) and item.get("slug")
+        ),
+        flags=tuple(dict(flag) for flag in story.flags),
+        spam_score=story.spam_score,
+        duplicate_ref=duplicate.ref if duplicate is not None else None,
+        questions=tuple(dict(item) for item in story.questions),
+        reject_reason=story.reject_reason,
+        reject_note=story.reject_note,
+        decided_by=story.decided_by,
+        created_at=story.created_at,
+        submitted_at=story.submitted_at,
+        contributor=contributor_summary(session, story),
+        photos=tuple(_media_view(m) for m in media if m.kind in IMAGE_KINDS),
+        recordings=tuple(_media_view(m) for m in media if m.kind in AUDIO_KINDS),
+        history=history_of(session, story.id),
     )

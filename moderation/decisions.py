@@ -434,6 +434,38 @@ def toggle_theme(
     )
 
 
+def set_themes(
+    session: Session,
+    submission_id: int,
+    *,
+    actor: str,
+    expected_version: int,
+    slugs: list[str],
+) -> Submission:
+    """Set exactly these themes (the tagger's evidence stays on the ones that remain)."""
+    unknown = [slug for slug in slugs if not taxonomy.is_theme(slug)]
+    if unknown:
+        raise InvalidInput(f"unknown theme {unknown[0]!r}")
+    wanted = list(dict.fromkeys(slugs))
+    story = _open(session, submission_id, expected_version, editing="change themes")
+    before = [str(theme.get("slug")) for theme in story.themes]
+    kept = {str(theme.get("slug")): theme for theme in story.themes}
+    themes = [
+        kept.get(slug) or {"slug": slug, "score": 1.0, "evidence": [], "by": "moderator"}
+        for slug in wanted
+    ]
+    return _edit(
+        session,
+        story,
+        actor=actor,
+        expected_version=expected_version,
+        action="themes",
+        before={"themes": before},
+        after={"themes": wanted},
+        themes=themes,
+    )
+
+
 def set_place(
     session: Session,
     submission_id: int,

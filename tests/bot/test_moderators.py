@@ -7,14 +7,16 @@ import io
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import moderation_jobs
 from bot.app import BotApp
 from bot.moderators import desk
 from cli.fakebot import FakeBotAPI, FakeGroup, FakeUser, button_texts
@@ -66,6 +68,7 @@ async def world(fake: FakeBotAPI, settings: Settings, engine: Engine) -> AsyncIt
         moderator_chat_id=GROUP_ID,
         moderator_ids=[budi.id],
         moderation_poll_seconds=0.05,
+        dispatch_interval_seconds=0.05,  # how often the bot looks for late posts
     )
     async with running_bot(fake, configured, engine) as application:
         yield World(fake, application, configured, engine, group, ana, budi, eve, yuli)
@@ -473,14 +476,14 @@ async def test_daily_reminder_lists_waiting_stories(world: World) -> None:
     w = world
     the_desk = desk(w.app)
     story(w, "SP-REM")  # fresh: not yet waiting too long
-    await the_desk.post_reminder(w.app.bot)
+    await moderation_jobs.post_reminder(the_desk, w.app.bot)
     [quiet] = await until(
         lambda: [m for m in w.group.chat.replies if "Pengingat" in m.get("text", "")]
     )
     assert "tidak ada cerita" in quiet["text"]
     quarantined = story(w, "SP-QRM", state=SubmissionState.QUARANTINED)
     card = await until(lambda: card_of(w, quarantined))
-    later = the_desk.reminder_text(now=utcnow() + timedelta(hours=30))
+    later = moderation_jobs.reminder_text(the_desk, now=utcnow() + timedelta(hours=30))
     assert later.splitlines()[0] == "⏰ Pengingat harian: 2 cerita perlu dilihat"
     assert "• SP-REM: menunggu diperiksa moderator, sudah 30 jam" in later
     assert "SP-QRM: ditahan untuk diperiksa" in later
@@ -488,19 +491,24 @@ async def test_daily_reminder_lists_waiting_stories(world: World) -> None:
     assert link in later
 
 
-def test_the_reminder_is_due_at_the_local_time(settings: Settings, engine: Engine) -> None:
-    from bot.moderators import ModerationDesk
-    from bot.services import BotServices
-
-    configured = settings.model_copy(
-        update={"review_reminder_time": "08:00", "timezone": "Asia/Makassar"}
+async def test_the_reminder_is_due_at_the_local_time(
+    fake: FakeBotAPI, settings: Settings, engine: Engine
+) -> None:
+    configured = settings_for(
+        fake,
+        settings,
+        moderator_chat_id=GROUP_ID,
+        review_reminder_time="08:00",
+        timezone="Asia/Makassar",
     )
-    the_desk = ModerationDesk(BotServices(configured, engine, MediaStore(configured.data_dir)))
-    # 07:30 WITA is 23:30 UTC the day before: the reminder is half an hour away.
-    now = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
-    assert the_desk.seconds_until_reminder(now) == 1800
-    # Just after 08:00 WITA it is a day away (minus a minute).
-    assert the_desk.seconds_until_reminder(now + timedelta(minutes=31)) == 24 * 3600 - 60
+    async with running_bot(fake, configured, engine) as application:
+        assert application.job_queue is not None
+        [job] = application.job_queue.get_jobs_by_name("daily-reminder")
+        assert job.next_t is not None
+        due = job.next_t.astimezone(ZoneInfo("Asia/Makassar"))
+    # 08:00 WITA (00:00 UTC), the next one to come: within a day.
+    assert (due.hour, due.minute, due.utcoffset()) == (8, 0, timedelta(hours=8))
+    assert timedelta(0) < due - utcnow() <= timedelta(days=1)
 
 
 async def test_without_a_group_the_bot_runs_and_stories_wait(

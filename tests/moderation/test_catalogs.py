@@ -34,7 +34,9 @@ def test_every_reason_theme_and_used_key_exists() -> None:
         assert f"notify.reason.{code.value}" in messages
     sources = [
         ROOT / "bot" / "cards.py",
-        ROOT / "bot" / "moderators.py",
+        ROOT / "bot" / "moderation_cards.py",
+        ROOT / "bot" / "moderation_handlers.py",
+        ROOT / "bot" / "moderation_jobs.py",
         ROOT / "cli" / "moderation.py",
     ]
     used = set()

@@ -12,7 +12,9 @@ from core.clock import utcnow
 from core.errors import InvalidInput, NotFound
 from core.lifecycle import transition
 from core.models import Submission
+from core.projections import moderator_story
 from core.states import SubmissionState
+from core.stories import find_story
 from moderation import queue
 from tests.moderation.conftest import MakeStory
 
@@ -72,12 +74,12 @@ def test_show_gives_pseudonym_history_and_media(engine: Engine, make_story: Make
         session.commit()
     make_story(ref="SP-NEW1", contributor_id=contributor_id, media=3, created_at=now)
     with Session(engine) as session:
-        details = queue.show(session, "sp-new1")
+        details = moderator_story(session, find_story(session, "sp-new1"))
     assert details.contributor.number == contributor_id
     assert details.contributor.pseudonym == f"Kontributor #{contributor_id}"
     assert "777001" not in details.contributor.pseudonym
     assert (details.contributor.previous, details.contributor.published) == (2, 1)
-    assert len(details.media) == 3
+    assert len(details.photos) == 3
     assert [e.action for e in details.history] == ["pending_review"]
     with Session(engine) as session, pytest.raises(NotFound):
-        queue.show(session, "SP-NOPE")
+        find_story(session, "SP-NOPE")

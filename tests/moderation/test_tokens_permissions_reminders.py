@@ -1,4 +1,4 @@
-"""Callback tokens, who may moderate, and the daily reminder rows."""
+"""Who may moderate, and the daily reminder rows (button tokens: tests/bot/test_buttons.py)."""
 
 from __future__ import annotations
 
@@ -11,33 +11,8 @@ from core.clock import utcnow
 from core.config import Settings
 from core.models import AuditEvent
 from core.states import SubmissionState
-from moderation import decisions, permissions, reminders, tokens
+from moderation import decisions, permissions, reminders
 from tests.moderation.conftest import MakeStory
-
-
-def test_tokens_are_opaque_short_and_resolve_to_what_was_stored(
-    engine: Engine, make_story: MakeStory
-) -> None:
-    story_id = make_story(ref="SP-TOK1")
-    with Session(engine) as session:
-        token = tokens.issue(session, story_id, "reject", {"reason": "duplicate"}, version=2)
-        other = tokens.issue(session, story_id, "reject", {"reason": "duplicate"}, version=2)
-        session.commit()
-    assert token != other
-    assert len(f"m:{token}".encode()) <= 64
-    assert "SP-TOK1" not in token and "reject" not in token and str(story_id) != token
-    with Session(engine) as session:
-        row = tokens.resolve(session, token)
-        assert row is not None
-        assert (row.submission_id, row.action, row.payload, row.version) == (
-            story_id,
-            "reject",
-            {"reason": "duplicate"},
-            2,
-        )
-        assert tokens.resolve(session, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
-        assert tokens.resolve(session, "") is None
-        assert tokens.resolve(session, "x" * 200) is None
 
 
 def test_moderators_are_configured_ids_and_group_admins(settings: Settings) -> None:

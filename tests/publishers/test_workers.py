@@ -25,7 +25,7 @@ from publishers.campaigns import create_campaign
 from publishers.channels_config import add_channel
 from publishers.deliveries import expire_leases
 from publishers.deliveries.planning import idempotency_key
-from publishers.worker import run_worker, start_scheduler
+from publishers.worker import dispatch_job, housekeeping_jobs, run_worker, start_scheduler
 from tests.publishers.dispatch_support import CountingServer, register_test_publishers
 
 register_test_publishers()
@@ -223,7 +223,9 @@ def test_start_scheduler_ticks_dispatch_in_the_background(
     with CountingServer().running() as server:
         _seed(engine, server.url, 3)
         fast = settings.model_copy(update={"dispatch_interval_seconds": 0.05})
-        scheduler = start_scheduler(engine, fast, worker_id="in-bot")
+        scheduler = start_scheduler(
+            [dispatch_job(engine, fast, worker_id="in-bot"), *housekeeping_jobs(engine, fast)]
+        )
         try:
             assert {job.id for job in scheduler.get_jobs()} == {
                 "dispatch",
