@@ -18,8 +18,8 @@ from core import taxonomy
 from core.i18n import t
 from core.projections import ModeratorStory
 from core.states import SubmissionState
+from moderation import RejectReason, actor_name
 from moderation.actions import Action, available_actions
-from moderation.decisions import RejectReason, actor_name
 
 S = SubmissionState
 A = Action

@@ -18,7 +18,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot import buttons, drafts
+from bot import buttons, drafts, erasure
 from bot.buttons import Button
 from bot.conversation import (
     NAME_MAX,
@@ -31,7 +31,7 @@ from bot.conversation import (
     turn_for,
 )
 from core.i18n import t
-from core.states import Consent
+from core.states import Awaiting, Consent
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ async def _drop_draft(turn: Turn) -> None:
         await turn.say("bot.nothing_open", ReplyKeyboardRemove())
         return
     await turn.db(
-        drafts.erase_story,
+        erasure.erase_story,
         turn.engine,
         turn.services.settings,
         turn.services.store,
@@ -240,7 +240,7 @@ async def _act_change(turn: Turn, pressed: buttons.Pressed, _user: User) -> None
 
 
 async def _act_change_text(turn: Turn, _pressed: buttons.Pressed, _user: User) -> None:
-    await turn.set_awaiting("text_replace")
+    await turn.set_awaiting(Awaiting.TEXT_REPLACE)
     await turn.say("bot.change.text_prompt")
 
 
@@ -284,15 +284,15 @@ async def _act_erase_pick(turn: Turn, pressed: buttons.Pressed, _user: User) -> 
 async def _act_erase_yes(turn: Turn, pressed: buttons.Pressed, _user: User) -> None:
     store = turn.services.store
     if pressed.payload.get("all"):
-        everything: drafts.Erased = await turn.db(
-            drafts.erase_everything, turn.engine, turn.services.settings, store, turn.person.id
+        everything: erasure.Erased = await turn.db(
+            erasure.erase_everything, turn.engine, turn.services.settings, store, turn.person.id
         )
         removed = _removed(turn.lang, everything, whole=True)
         await turn.say("bot.erase.done_all", ReplyKeyboardRemove(), removed=removed)
         return
     ref = str(pressed.payload["ref"])
-    erased: drafts.Erased | None = await turn.db(
-        drafts.erase_story, turn.engine, turn.services.settings, store, turn.person.id, ref
+    erased: erasure.Erased | None = await turn.db(
+        erasure.erase_story, turn.engine, turn.services.settings, store, turn.person.id, ref
     )
     if erased is not None:
         await turn.say("bot.erase.done_one", ref=ref, removed=_removed(turn.lang, erased))
@@ -300,7 +300,7 @@ async def _act_erase_yes(turn: Turn, pressed: buttons.Pressed, _user: User) -> N
         await turn.say("bot.erase.nothing", ref=ref)
 
 
-def _removed(lang: str, erased: drafts.Erased, *, whole: bool = False) -> str:
+def _removed(lang: str, erased: erasure.Erased, *, whole: bool = False) -> str:
     """What an erasure removed, one line each, as the contributor reads it (DESIGN.md: the
     contributor is told what was removed)."""
     lines = [

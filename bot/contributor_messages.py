@@ -38,7 +38,7 @@ from bot.media import TELEGRAM_DOWNLOAD_LIMIT, acceptable_mime, download, fits, 
 from bot.ratelimit import RateLimiter, Verdict
 from bot.services import services
 from core.i18n import t
-from core.states import MediaKind
+from core.states import Awaiting, MediaKind
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +64,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     awaiting = turn.person.awaiting
     # Longer than a place or a name can be: it is more of the story, not the answer (keeping
     # only the first characters as a place would lose the rest).
-    if (awaiting == "place" and len(text) > PLACE_MAX) or (
-        awaiting == "public_name" and len(text) > NAME_MAX
+    if (awaiting == Awaiting.PLACE and len(text) > PLACE_MAX) or (
+        awaiting == Awaiting.PUBLIC_NAME and len(text) > NAME_MAX
     ):
         awaiting = None
-    if awaiting == "place":
+    if awaiting == Awaiting.PLACE:
         skipped = text.casefold() in _SKIP_WORDS or text in _skip_labels()
         if skipped:
             await turn.db(drafts.set_place, turn.engine, turn.person.id, skipped=True)
@@ -78,7 +78,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await turn.say("bot.place.skipped" if skipped else "bot.place.saved", ReplyKeyboardRemove())
         await advance(turn)
         return
-    if awaiting == "public_name":
+    if awaiting == Awaiting.PUBLIC_NAME:
         await turn.db(drafts.update_contributor, turn.engine, turn.person.id, public_name=text)
         await turn.set_awaiting(None)
         await advance(turn)
@@ -90,9 +90,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         turn.person.id,
         text,
         max_chars=limit,
-        replace=awaiting == "text_replace",
+        replace=awaiting == Awaiting.TEXT_REPLACE,
     )
-    if awaiting == "text_replace":
+    if awaiting == Awaiting.TEXT_REPLACE:
         await turn.set_awaiting(None)
     if dropped:
         await turn.say("bot.refuse.too_long", limit=limit, dropped=dropped)
@@ -291,7 +291,7 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         longitude=message.location.longitude,
         name=name,
     )
-    if turn.person.awaiting == "place":
+    if turn.person.awaiting == Awaiting.PLACE:
         await turn.set_awaiting(None)
         await turn.say("bot.place.saved", ReplyKeyboardRemove())
         await advance(turn)

@@ -38,7 +38,7 @@ from bot.buttons import Button
 from bot.refetch import refetch
 from bot.services import BotServices, services
 from core.i18n import normalize_language, t
-from core.states import Consent
+from core.states import Awaiting, Consent
 from pipeline import ingest
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class Turn:
         """Run blocking database work off the event loop."""
         return await asyncio.to_thread(function, *args, **kwargs)
 
-    async def set_awaiting(self, awaiting: str | None) -> None:
+    async def set_awaiting(self, awaiting: Awaiting | None) -> None:
         """Remember what the conversation waits for (in the database)."""
         await self.db(drafts.update_contributor, self.engine, self.person.id, awaiting=awaiting)
         self.person = replace(self.person, awaiting=awaiting, awaiting_data=None)
@@ -143,7 +143,7 @@ async def advance(turn: Turn) -> None:
 
 async def ask_place(turn: Turn) -> None:
     """Where did it happen: a shared location, a typed name, or skip."""
-    await turn.set_awaiting("place")
+    await turn.set_awaiting(Awaiting.PLACE)
     markup = ReplyKeyboardMarkup(
         [
             [KeyboardButton(t(turn.lang, "bot.place.share_button"), request_location=True)],
@@ -157,7 +157,7 @@ async def ask_place(turn: Turn) -> None:
 
 async def ask_consent(turn: Turn, draft: drafts.Draft) -> None:
     """The three consent choices, asked for every story."""
-    await turn.set_awaiting("consent")
+    await turn.set_awaiting(Awaiting.CONSENT)
     markup = await turn.buttons(
         [
             [Button(t(turn.lang, "bot.consent.named"), "consent", {"choice": "named"})],
@@ -171,7 +171,7 @@ async def ask_consent(turn: Turn, draft: drafts.Draft) -> None:
 
 async def ask_name(turn: Turn, draft: drafts.Draft) -> None:
     """The name to publish with: typed, or the Telegram first name with one tap."""
-    await turn.set_awaiting("public_name")
+    await turn.set_awaiting(Awaiting.PUBLIC_NAME)
     suggestion = (turn.person.public_name or turn.user.first_name)[:NAME_MAX]
     markup = await turn.buttons(
         [[Button(t(turn.lang, "bot.name.use", name=suggestion), "use_name")]],
@@ -206,7 +206,7 @@ def _summary_text(lang: str, draft: drafts.Draft) -> str:
 
 async def show_summary(turn: Turn, draft: drafts.Draft) -> None:
     """What the story holds, with send / change / cancel."""
-    await turn.set_awaiting("confirm")
+    await turn.set_awaiting(Awaiting.CONFIRM)
     markup = await turn.buttons(
         [
             [Button(t(turn.lang, "bot.summary.send"), "submit")],
@@ -300,13 +300,13 @@ async def _ack(turn: Turn, after_summary: bool) -> None:
     )
     if after_summary:
         parts = t(turn.lang, "bot.saved.after_summary") + "\n" + parts
-    if person.awaiting == "place":
+    if person.awaiting == Awaiting.PLACE:
         await turn.bot.send_message(turn.chat_id, parts)
         await ask_place(turn)
-    elif person.awaiting == "consent":
+    elif person.awaiting == Awaiting.CONSENT:
         await turn.bot.send_message(turn.chat_id, parts)
         await ask_consent(turn, draft)
-    elif person.awaiting == "public_name":
+    elif person.awaiting == Awaiting.PUBLIC_NAME:
         await turn.bot.send_message(turn.chat_id, parts)
         await ask_name(turn, draft)
     else:
@@ -331,7 +331,7 @@ async def refuse(turn: Turn, key: str, *, album: str | None = None, **params: An
 
 async def after_content(turn: Turn) -> None:
     """Content arrived: an open summary is out of date, so collect again and answer soon."""
-    after_summary = turn.person.awaiting == "confirm"
+    after_summary = turn.person.awaiting == Awaiting.CONFIRM
     if after_summary:
         await turn.set_awaiting(None)
     _schedule_ack(turn, after_summary=after_summary)

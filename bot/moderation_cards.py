@@ -32,7 +32,7 @@ from core.projections import ModeratorStory, moderator_story
 from core.states import SubmissionState
 from core.storage import MediaStore
 from core.stories import get_story
-from moderation.decisions import actor_name
+from moderation import actor_name
 from publishers import calendar, scheduling
 from publishers.campaigns import get_campaign, list_campaigns, next_free_slot
 

@@ -33,9 +33,15 @@ from core.models import Contributor, ModeratorPrompt
 from core.states import SOCIAL_CONSENTS, PromptKind
 from core.storage import MediaStore
 from core.stories import get_story
-from moderation import actions, decisions, permissions
+from moderation import (
+    Conflict,
+    RejectReason,
+    actions,
+    answer_pending_question,
+    check_version,
+    permissions,
+)
 from moderation.actions import Action
-from moderation.decisions import Conflict
 from pipeline import add_late_photos
 from publishers.campaigns import get_campaign
 
@@ -169,9 +175,8 @@ class ModerationDesk:
     def _respond(
         self, session: Session, story_id: int, version: int, pressed: buttons.Pressed, actor: str
     ) -> Reply:
+        check_version(session, story_id, version)
         story = get_story(session, story_id)
-        if story.version != version:
-            raise decisions.conflict_for(session, story_id)
         action, payload = pressed.action, pressed.payload
         if action in SCHEDULE_BUTTONS and Action.SCHEDULE not in actions.available_actions(story):
             key = "not_social" if story.consent not in SOCIAL_CONSENTS else "no_campaigns"
@@ -182,7 +187,7 @@ class ModerationDesk:
             return Reply(menu=action.removeprefix("menu_"))
         if action == "pick_campaign":
             return Reply(menu=f"when:{payload.get('campaign')}")
-        if action == Action.REJECT and payload.get("reason") == decisions.RejectReason.OTHER:
+        if action == Action.REJECT and payload.get("reason") == RejectReason.OTHER:
             return Reply(prompt=PromptKind.REJECT_OTHER, version=version, redraw=False)
         if action in PROMPT_BUTTONS:
             params = {}
@@ -424,9 +429,8 @@ class ModerationDesk:
         gets a kind answer and a new prompt; a good one schedules the story."""
         version = int(prompt.payload.get("version") or 0)
         slug = str(prompt.payload.get("campaign"))
+        check_version(session, prompt.submission_id, version)
         story = get_story(session, prompt.submission_id)
-        if story.version != version:
-            raise decisions.conflict_for(session, prompt.submission_id)
         if story.consent not in SOCIAL_CONSENTS:
             raise NotAllowed(t(self.lang, "moderation.answer.not_social"))
         params = self._time_prompt_params(session, slug)
@@ -494,5 +498,5 @@ def take_answer(engine: Engine, telegram_user_id: int, text: str) -> str | None:
         ).first()
         if person is None or person.id is None:
             return None
-        story = decisions.answer_pending_question(session, person.id, text)
+        story = answer_pending_question(session, person.id, text)
         return None if story is None else story.ref

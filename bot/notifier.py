@@ -17,13 +17,13 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, or_, select
+from sqlmodel import col, or_, select
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from core.clock import utcnow
 from core.config import Settings
-from core.db import claim_rows
+from core.db import claim_rows, session_scope
 from core.i18n import catalog, normalize_language, t
 from core.models import Contributor, Notification
 from core.states import Audience, NotificationState
@@ -103,9 +103,9 @@ def _claim_ids(engine: Engine, now: datetime) -> list[int]:
         .limit(BATCH)
     )
     lease = {"next_attempt_at": now + timedelta(seconds=LEASE_SECONDS)}
-    with engine.begin() as connection:
+    with session_scope(engine) as session:
         return claim_rows(
-            connection,
+            session.connection(),
             NOTIFICATIONS,
             due,
             still=n.state == NotificationState.PENDING.value,
@@ -119,7 +119,7 @@ def _claim_due(engine: Engine, settings: Settings, now: datetime) -> list[_Job]:
     ids = _claim_ids(engine, now)
     if not ids:
         return jobs
-    with Session(engine, expire_on_commit=False) as session:
+    with session_scope(engine) as session:
         statement = (
             select(Notification).where(col(Notification.id).in_(ids)).order_by(col(Notification.id))
         )
@@ -156,7 +156,6 @@ def _claim_due(engine: Engine, settings: Settings, now: datetime) -> list[_Job]:
                 session.add(row)
                 continue
             jobs.append(_Job(row.id, chat_id, text, row.contributor_id))
-        session.commit()
     return jobs
 
 
@@ -170,7 +169,7 @@ def _finish(
     count_attempt: bool = True,
     blocked: bool = False,
 ) -> None:
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         row = session.get(Notification, job.id)
         if row is None:
             return
@@ -193,7 +192,6 @@ def _finish(
             if person is not None and person.bot_blocked_at is None:
                 person.bot_blocked_at = now
                 session.add(person)
-        session.commit()
 
 
 async def drain_once(bot: Bot, engine: Engine, settings: Settings) -> int:

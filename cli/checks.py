@@ -15,11 +15,10 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from cli import common
 from core.config import Settings
-from core.db import current_revision, head_revision, is_sqlite, make_engine
+from core.db import current_revision, head_revision, is_sqlite, make_engine, session_scope
 from core.errors import ConfigError
 from core.models import Channel
 from publishers.base import AuthError, PublishError, RetryableError, SetupHints
@@ -119,7 +118,7 @@ def check_database(settings: Settings) -> tuple[Engine | None, Check]:
 
 def check_channels(engine: Engine, settings: Settings) -> list[Check]:
     """Every channel's credentials, checked by its own publisher without posting."""
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         channels = list_channels(session)
     if not channels:
         return [

@@ -13,23 +13,23 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 
 from bot.app import BotApp
 from cli import common
 from cli.demo_moderation import DEMO_GROUP_ID, moderators_decide
 from cli.demo_publishing import campaign_team_publishes, what_the_pipeline_found
-from cli.fakebot import FakeBotAPI, FakeUser, button_texts
-from cli.fakebot.harness import running_bot, settings_for
-from cli.fakebot.images import OESAPA, jpeg
+from cli.harness import running_bot, settings_for
 from core.config import Settings
-from core.db import make_engine
+from core.db import make_engine, session_scope
 from core.i18n import t
 from core.models import Media, Submission
+from faketelegram import FakeBotAPI, FakeUser, button_texts
+from faketelegram.images import OESAPA, jpeg
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class DemoContext:
         """Wait until the pipeline has taken the story; its state."""
         deadline = time.monotonic() + timeout
         while True:
-            with Session(self.engine) as session:
+            with session_scope(self.engine) as session:
                 story = session.exec(select(Submission).where(Submission.ref == ref)).one()
             if story.state != "received" or time.monotonic() > deadline:
                 return story.state
@@ -149,7 +149,7 @@ STEPS: list[tuple[str, Step]] = [
 
 
 def _newest_ref(engine: Engine) -> str:
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         story = session.exec(select(Submission).order_by(col(Submission.id).desc())).first()
         assert story is not None
         return story.ref
@@ -158,7 +158,7 @@ def _newest_ref(engine: Engine) -> str:
 def _report(ctx: DemoContext) -> None:
     echo = ctx.echo
     echo("\n== What happened")
-    with Session(ctx.engine) as session:
+    with session_scope(ctx.engine) as session:
         for person, ref in ctx.refs.items():
             story = session.exec(select(Submission).where(Submission.ref == ref)).one()
             media = session.exec(
@@ -217,13 +217,7 @@ async def run_demo(settings: Settings, steps: list[tuple[str, Step]] | None = No
         engine.dispose()
 
 
-def demo(
-    data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Where the demo keeps its database and photos.")
-    ] = Path("demo-data"),
-    keep: Annotated[bool, typer.Option("--keep", help="Keep an earlier demo's data.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Show the bot's log.")] = False,
-) -> None:
+def play(data_dir: Path, *, keep: bool, verbose: bool) -> None:
     """Play two contributors against the real bot on a fake, offline Telegram."""
     _prepare(data_dir, keep)
     settings = Settings(

@@ -7,12 +7,13 @@ import re
 import time
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from cli.fakebot import button_texts
+from core.db import session_scope
 from core.i18n import t
 from core.models import Notification, Submission
 from core.states import NotificationState
+from faketelegram import button_texts
 
 if TYPE_CHECKING:
     from cli.demo import DemoContext
@@ -27,7 +28,7 @@ async def _card(ctx: DemoContext, ref: str, timeout: float = 20.0) -> dict[str, 
     group = ctx.fake.groups[ctx.settings.moderator_chat_id]
     deadline = time.monotonic() + timeout
     while True:
-        with Session(ctx.engine) as session:
+        with session_scope(ctx.engine) as session:
             story = session.exec(select(Submission).where(Submission.ref == ref)).one()
         for message in group.chat.replies:
             if message["message_id"] == story.card_message_id:
@@ -51,7 +52,7 @@ async def _notifications_sent(ctx: DemoContext, timeout: float = 20.0) -> None:
     """Wait until the bot has sent what it owes the contributors."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with Session(ctx.engine) as session:
+        with session_scope(ctx.engine) as session:
             waiting = session.exec(
                 select(Notification.id).where(Notification.state == NotificationState.PENDING.value)
             ).first()

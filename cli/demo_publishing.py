@@ -7,10 +7,11 @@ import json
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from cli.demo_moderation import _notifications_sent
 from core.clock import utcnow
+from core.db import session_scope
 from core.errors import NotFound
 from core.models import Media, Submission
 from publishers.calendar import calendar
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 async def what_the_pipeline_found(ctx: DemoContext) -> None:
     """Themes with their evidence, the public place and its source, flags, renditions."""
-    with Session(ctx.engine) as session:
+    with session_scope(ctx.engine) as session:
         for person, ref in ctx.refs.items():
             story = session.exec(select(Submission).where(Submission.ref == ref)).one()
             ctx.echo(f"  {ref} ({person}), language: {story.lang}")
@@ -50,13 +51,12 @@ async def what_the_pipeline_found(ctx: DemoContext) -> None:
 async def campaign_team_publishes(ctx: DemoContext) -> None:
     """Schedule the approved story in #AdilUntukBumi, dispatch it, show the outbox post."""
     approved: list[str] = []
-    with Session(ctx.engine) as session:
+    with session_scope(ctx.engine) as session:
         try:
             get_channel(session, "outbox")
         except NotFound:
             add_channel(session, name="outbox", kind="outbox")
         ensure_default_campaign(session)
-        session.commit()
         campaign = get_campaign(session, "adil-untuk-bumi")
         slot = next_free_slot(session, campaign, utcnow())
         local = slot.astimezone(ZoneInfo(ctx.settings.timezone))
@@ -77,13 +77,12 @@ async def campaign_team_publishes(ctx: DemoContext) -> None:
                 actor="cli:campaign-team",
             )
             ctx.echo(f"  campaign team → schedules {story.ref} on the outbox channel, now")
-        session.commit()
     if not approved:
         ctx.echo("  (no approved story to publish)")
         return
     stats = await asyncio.to_thread(dispatch_due, ctx.engine, ctx.settings, worker_id="demo")
     ctx.echo(f"  dispatcher → {stats.sent} sent, {stats.failed} failed")
-    with Session(ctx.engine) as session:
+    with session_scope(ctx.engine) as session:
         for row in calendar(session, timezone=ctx.settings.timezone):
             ctx.echo(f"  posts list → {row.ref} {row.channel} {row.state} {row.url or ''}")
     for post in sorted(ctx.settings.effective_outbox_dir.rglob("post.json")):

@@ -24,9 +24,8 @@ from core.errors import PesisirError
 from core.i18n import t
 from core.projections import HistoryLine, ModeratorStory, moderator_story
 from core.stories import find_story
-from moderation import actions, queue
+from moderation import RejectReason, actions, queue
 from moderation.actions import Action
-from moderation.decisions import RejectReason
 from pipeline import search_places
 
 queue_app = typer.Typer(help="The review queue.", no_args_is_help=True)

@@ -35,7 +35,7 @@ class Contributor(SQLModel, table=True):
     telegram_chat_id: int | None = Field(default=None, sa_type=BigInteger)  # private
     public_name: str | None = None  # the name used when consent is "named"
     language: str = Field(default="id", max_length=5)
-    awaiting: str | None = None  # what the conversation waits for (e.g. "place", "consent")
+    awaiting: str | None = None  # core.states.Awaiting: what the conversation waits for next
     awaiting_data: dict[str, Any] | None = json_nullable_column()
     bot_blocked_at: datetime | None = ts_column()
     created_at: datetime = created_column()

@@ -118,6 +118,12 @@ class Outcome:
     photos: list[Path] = field(default_factory=list)  # ADD_LATE_PHOTOS: renditions to show
 
 
+def check_version(session: Session, story_id: int, expected_version: int) -> None:
+    """Raise `Conflict` (who did what) when the story moved past the version the person saw."""
+    if get_story(session, story_id).version != expected_version:
+        raise decisions.conflict_for(session, story_id)
+
+
 def apply(
     session: Session,
     story_id: int,
@@ -135,9 +141,8 @@ def apply(
     """
     action = Action(action)
     data = dict(payload or {})
+    check_version(session, story_id, expected_version)
     story = get_story(session, story_id)
-    if story.version != expected_version:
-        raise decisions.conflict_for(session, story_id)
     if action not in available_actions(story):
         if action == A.SCHEDULE and story.consent not in SOCIAL_CONSENTS:
             raise NotAllowed(f"{story.ref}: its consent does not allow social media")

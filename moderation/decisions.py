@@ -15,11 +15,12 @@ from sqlmodel import Session, col, select
 
 from core import audit, taxonomy
 from core.clock import utcnow
-from core.errors import InvalidInput, InvalidTransition, NotFound, StaleVersion
+from core.errors import InvalidInput, InvalidTransition, StaleVersion
 from core.lifecycle import transition
 from core.models import AuditEvent, Submission
 from core.notifications import enqueue
 from core.states import SubmissionState
+from core.stories import get_story
 
 logger = logging.getLogger(__name__)
 
@@ -72,16 +73,9 @@ def last_action(session: Session, submission_id: int) -> AuditEvent | None:
     return session.exec(statement).first()
 
 
-def _load(session: Session, submission_id: int) -> Submission:
-    story = session.get(Submission, submission_id)
-    if story is None:
-        raise NotFound(f"no story #{submission_id}")
-    return story
-
-
 def conflict_for(session: Session, submission_id: int) -> Conflict:
     """The `Conflict` describing who last changed the story (after a lost compare-and-set)."""
-    story = _load(session, submission_id)
+    story = get_story(session, submission_id)
     session.refresh(story)
     event = last_action(session, submission_id)
     return Conflict(
@@ -176,7 +170,7 @@ def _open(
     session: Session, submission_id: int, expected_version: int, *, editing: str | None = None
 ) -> Submission:
     """Load the story and check the version the moderator saw (and, for an edit, its state)."""
-    story = _load(session, submission_id)
+    story = get_story(session, submission_id)
     _check_version(session, story, expected_version)
     if editing is not None:
         _require_state(story, EDITABLE, editing)
@@ -340,72 +334,6 @@ def ask(
         params={"ref": story.ref, "question": question},
     )
     session.flush()
-    return story
-
-
-def story_awaiting_answer(session: Session, contributor_id: int) -> Submission | None:
-    """The contributor's story in `needs_info` (the newest), whose next text answers a question."""
-    statement = (
-        select(Submission)
-        .where(
-            Submission.contributor_id == contributor_id,
-            Submission.state == S.NEEDS_INFO.value,
-        )
-        .order_by(desc(col(Submission.updated_at)), desc(col(Submission.id)))
-        .limit(1)
-    )
-    return session.exec(statement).first()
-
-
-def attach_answer(session: Session, submission_id: int, text: str) -> Submission:
-    """Attach the contributor's answer to the open question; the story returns to review.
-
-    The bot's contributor conversation calls this with the contributor's next text when
-    `story_awaiting_answer()` finds a story. Caller commits.
-    """
-    text = text.strip()[:MAX_TEXT_CHARS]
-    if not text:
-        raise InvalidInput("the answer is empty")
-    story = _load(session, submission_id)
-    if story.state != S.NEEDS_INFO:
-        raise InvalidTransition(f"{story.ref} is {story.state}: no question is waiting")
-    questions = [dict(item) for item in story.questions]
-    open_items = [item for item in questions if not item.get("answer")]
-    if open_items:
-        open_items[-1]["answer"] = text
-        open_items[-1]["answered_at"] = utcnow().isoformat()
-    else:  # asked before questions were kept: keep the answer anyway
-        questions.append({"question": None, "answer": text, "answered_at": utcnow().isoformat()})
-    story.questions = questions
-    session.add(story)
-    transition(
-        session,
-        story,
-        S.PENDING_REVIEW,
-        actor="contributor",
-        action="answer",
-        reason=text,
-    )
-    return story
-
-
-def answer_pending_question(session: Session, contributor_id: int, text: str) -> Submission | None:
-    """If the contributor has a story waiting for an answer, attach `text` to it and thank them.
-
-    The one call the contributor conversation needs: returns the story (back in review) or None
-    when no question is waiting (then `text` is an ordinary message). Caller commits.
-    """
-    story = story_awaiting_answer(session, contributor_id)
-    if story is None or story.id is None or not text.strip():
-        return None
-    attach_answer(session, story.id, text)
-    enqueue(
-        session,
-        kind="answer_received",
-        contributor_id=contributor_id,
-        submission_id=story.id,
-        params={"ref": story.ref},
-    )
     return story
 
 

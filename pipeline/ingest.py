@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from core.clock import utcnow
 from core.config import Settings
+from core.db import session_scope
 from core.errors import NotFound, StaleVersion
 from core.lifecycle import transition
 from core.models import Media, Submission
@@ -51,7 +52,7 @@ def ingest(engine: Engine, settings: Settings, submission_id: int) -> str:
     Blocking: call it with `asyncio.to_thread` from async code.
     """
     store = MediaStore(settings.data_dir)
-    with Session(engine, expire_on_commit=False) as session:
+    with session_scope(engine) as session:
         story = session.get(Submission, submission_id)
         if story is None:
             raise NotFound(f"no submission {submission_id}")
@@ -66,28 +67,31 @@ def ingest(engine: Engine, settings: Settings, submission_id: int) -> str:
         ("duplicates", _duplicates_step),
     ]
     for name, step in steps:
-        with Session(engine, expire_on_commit=False) as session:
-            story = session.get(Submission, submission_id)
-            if story is None or story.state != SubmissionState.RECEIVED:
-                return _left(session, store, story)
-            try:
+        try:
+            with session_scope(engine) as session:
+                story = session.get(Submission, submission_id)
+                if story is None or story.state != SubmissionState.RECEIVED:
+                    raise _LeftReceived
                 outcome = step(session, story)
                 session.flush()
                 if not _still_received(session, submission_id):
                     # Withdrawn while this step ran: keep nothing of it, not even files.
-                    session.rollback()
-                    return _left(session, store, session.get(Submission, submission_id))
-                session.commit()
-            except Exception as exc:  # noqa: BLE001 - a failed step must not stop the story
-                session.rollback()
-                # First line only: a database's DETAIL line may quote the story's text.
-                summary = (str(exc).splitlines() or [""])[0]
-                errors[name] = f"{type(exc).__name__}: {summary}"[:500]
-                logger.error("pipeline step %s failed for %s: %s", name, ref, type(exc).__name__)
-                continue
-            if name == "tags":
-                spam = bool(outcome)
+                    raise _LeftReceived
+        except _LeftReceived:
+            return _left(engine, store, submission_id)
+        except Exception as exc:  # noqa: BLE001 - a failed step must not stop the story
+            # First line only: a database's DETAIL line may quote the story's text.
+            summary = (str(exc).splitlines() or [""])[0]
+            errors[name] = f"{type(exc).__name__}: {summary}"[:500]
+            logger.error("pipeline step %s failed for %s: %s", name, ref, type(exc).__name__)
+            continue
+        if name == "tags":
+            spam = bool(outcome)
     return _route(engine, store, submission_id, errors=errors, spam=spam)
+
+
+class _LeftReceived(Exception):
+    """The story left `received` (withdrawn, or moved on by another run): undo this step."""
 
 
 def ingest_waiting(
@@ -98,7 +102,7 @@ def ingest_waiting(
     A story that cannot be ingested is logged and left for the next round; the others go on.
     """
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    with Session(engine) as session:
+    with session_scope(engine) as session:
         waiting = session.exec(
             select(Submission.id, Submission.ref).where(
                 Submission.state == SubmissionState.RECEIVED.value,
@@ -237,46 +241,51 @@ def _still_received(session: Session, submission_id: int) -> bool:
     return state == SubmissionState.RECEIVED.value
 
 
-def _left(session: Session, store: MediaStore, story: Submission | None) -> str:
+def _left(engine: Engine, store: MediaStore, submission_id: int) -> str:
     """The state of a story that left `received` meanwhile; erase what a step wrote after /hapus.
 
     A withdrawal can land while the media step works: its renditions and metadata, committed
     after the erasure, must not outlive the story.
     """
-    if story is None:
-        return SubmissionState.ERASED.value
-    if story.state in (SubmissionState.WITHDRAWN, SubmissionState.ERASED):
-        erase_media(session, store, story)
-        session.commit()
-    return story.state
+    with session_scope(engine) as session:
+        story = session.get(Submission, submission_id)
+        if story is None:
+            return SubmissionState.ERASED.value
+        if story.state in (SubmissionState.WITHDRAWN, SubmissionState.ERASED):
+            erase_media(session, store, story)
+        return story.state
 
 
 def _route(
     engine: Engine, store: MediaStore, submission_id: int, *, errors: dict[str, str], spam: bool
 ) -> str:
     """Record errors and move the story on: quarantine for spam, review for everything else."""
-    with Session(engine, expire_on_commit=False) as session:
-        story = session.get(Submission, submission_id)
-        if story is None or story.state != SubmissionState.RECEIVED:
-            return _left(session, store, story)
-        story.pipeline_errors = errors
-        story.pipeline_version = PIPELINE_VERSION
-        story.processed_at = utcnow()
-        session.add(story)
-        target = SubmissionState.QUARANTINED if spam else SubmissionState.PENDING_REVIEW
-        try:
-            transition(
-                session,
-                story,
-                target,
-                actor="pipeline",
-                reason="spam"
-                if spam
-                else ("steps failed: " + ", ".join(errors) if errors else None),
-            )
-        except StaleVersion:
-            # Another run (the sweeper, a retry) or a withdrawal moved the story first.
-            return _left(session, store, session.get(Submission, submission_id))
-        session.commit()
-        logger.info("story %s → %s", story.ref, story.state)
-        return story.state
+    try:
+        with session_scope(engine) as session:
+            story = session.get(Submission, submission_id)
+            if story is None or story.state != SubmissionState.RECEIVED:
+                raise _LeftReceived
+            return _record_and_route(session, story, errors=errors, spam=spam)
+    except (_LeftReceived, StaleVersion):
+        # Withdrawn, or another run (the sweeper, a retry) moved the story first.
+        return _left(engine, store, submission_id)
+
+
+def _record_and_route(
+    session: Session, story: Submission, *, errors: dict[str, str], spam: bool
+) -> str:
+    """Keep the pipeline's errors and version on the story and send it to review (or quarantine)."""
+    story.pipeline_errors = errors
+    story.pipeline_version = PIPELINE_VERSION
+    story.processed_at = utcnow()
+    session.add(story)
+    target = SubmissionState.QUARANTINED if spam else SubmissionState.PENDING_REVIEW
+    transition(
+        session,
+        story,
+        target,
+        actor="pipeline",
+        reason="spam" if spam else ("steps failed: " + ", ".join(errors) if errors else None),
+    )
+    logger.info("story %s → %s", story.ref, story.state)
+    return story.state

@@ -31,10 +31,31 @@ PublisherFactory = Callable[[str, Mapping[str, Any], Settings], Publisher]
 _BY_KIND: dict[str, type[Publisher]] = {}
 
 
+#: What every channel class declares itself (the `Publisher` protocol's facts and methods).
+FACTS = ("kind", "rules", "resend_safe_seconds", "rate_per_minute", "setup_hints")
+METHODS = ("from_settings", "publish", "delete", "check")
+
+
+def missing_facts(cls: type[Any]) -> list[str]:
+    """The facts and methods of the `Publisher` protocol a class does not declare."""
+    missing = [name for name in FACTS if not hasattr(cls, name)]
+    # The protocol's own bodies are `...`: a method a class inherits from it is not written.
+    missing += [name for name in METHODS if _defined_in(cls, name) in (None, Publisher)]
+    return missing
+
+
+def _defined_in(cls: type[Any], name: str) -> type[Any] | None:
+    return next((klass for klass in cls.__mro__ if name in vars(klass)), None)
+
+
 def register(cls: type[Publisher]) -> type[Publisher]:
-    """Make a publisher class available under its `kind`; a second class of a kind is refused.
+    """Make a publisher class available under its `kind`; a class that lacks a fact of the
+    protocol, or a second class of a kind, is refused.
 
     The product's classes are the `CHANNELS` list; tests add their own scripted ones."""
+    missing = missing_facts(cls)
+    if missing:
+        raise TypeError(f"{cls.__name__} does not declare {', '.join(missing)}")
     if cls.kind in _BY_KIND and _BY_KIND[cls.kind] is not cls:
         raise ValueError(f"channel kind {cls.kind!r} is registered twice")
     _BY_KIND[cls.kind] = cls

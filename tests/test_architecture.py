@@ -70,3 +70,57 @@ def test_import_linter_contracts_hold() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+PRODUCT = ["core", "bot", "web", "reports", "pipeline", "moderation", "publishers", "cli"]
+
+
+def _product_modules() -> list[Path]:
+    return [
+        path
+        for package in [*PRODUCT, "faketelegram"]
+        if (ROOT / package).exists()
+        for path in sorted((ROOT / package).rglob("*.py"))
+    ]
+
+
+def test_no_module_is_over_600_lines() -> None:
+    """Small modules with names that say what they hold."""
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in _product_modules()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 600
+    }
+    assert long == {}
+
+
+def test_only_the_deliveries_package_updates_the_deliveries_table() -> None:
+    """import-linter keeps the table's module to two importers; this keeps writes to one."""
+    writers = []
+    for path in _product_modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "update"
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+                and node.args[0].id in {"Delivery", "DELIVERIES"}
+            ):
+                writers.append(str(path.relative_to(ROOT)))
+    assert writers and {w.rsplit("/", 1)[0] for w in writers} == {"publishers/deliveries"}
+
+
+def test_themes_are_named_only_in_the_taxonomy_file() -> None:
+    """One owner for the themes: no module spells out the list of slugs again."""
+    from core import taxonomy
+
+    slugs = taxonomy.slugs()
+    repeats = []
+    for path in _product_modules():
+        text = path.read_text(encoding="utf-8")
+        named = [slug for slug in slugs if f'"{slug}"' in text]
+        if len(named) > 2:  # an example or two in a docstring is fine; a list is a copy
+            repeats.append(f"{path.relative_to(ROOT)}: {named}")
+    assert repeats == []

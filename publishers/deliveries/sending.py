@@ -300,18 +300,26 @@ def _finish(
     return bool(moved)
 
 
-def _alert(session: Session, kind: str, claim: Claim, error: str | None) -> None:
+def _alert(session: Session, kind: str, submission_id: int, **params: Any) -> None:
+    """Tell the moderators' group, in the transaction of the state it reports."""
     notifications.enqueue(
         session,
         kind=kind,
         audience=Audience.MODERATORS,
-        submission_id=claim.submission_id,
-        params={
-            "ref": claim.ref,
-            "channel": claim.channel_name,
-            "campaign": claim.campaign,
-            "error": error,
-        },
+        submission_id=submission_id,
+        params=params,
+    )
+
+
+def _claim_alert(session: Session, kind: str, claim: Claim, error: str | None) -> None:
+    _alert(
+        session,
+        kind,
+        claim.submission_id,
+        ref=claim.ref,
+        channel=claim.channel_name,
+        campaign=claim.campaign,
+        error=error,
     )
 
 
@@ -334,17 +342,14 @@ def record_sent(
     )
     delivery = session.get(Delivery, claim.delivery_id)
     if done and delivery is not None and delivery.late_alerted_at is not None:
-        notifications.enqueue(
+        _alert(
             session,
-            kind="late_post_sent",
-            audience=Audience.MODERATORS,
-            submission_id=claim.submission_id,
-            params={
-                "ref": claim.ref,
-                "channel": claim.channel_name,
-                "due": format_local(delivery.scheduled_at, timezone),
-                "sent": format_local(now, timezone),
-            },
+            "late_post_sent",
+            claim.submission_id,
+            ref=claim.ref,
+            channel=claim.channel_name,
+            due=format_local(delivery.scheduled_at, timezone),
+            sent=format_local(now, timezone),
         )
     return done
 
@@ -356,7 +361,7 @@ def record_failed(
     message = short_error(error)
     done = _finish(session, claim, D.FAILED, last_error=message, updated_at=now)
     if done:
-        _alert(session, "delivery_failed", claim, message)
+        _claim_alert(session, "delivery_failed", claim, message)
         logger.warning(
             "delivery %d to %s failed: %s", claim.delivery_id, claim.channel_name, message
         )
@@ -394,7 +399,7 @@ def record_auth(session: Session, claim: Claim, error: BaseException, now: datet
             .where(CHANNELS.c.id == claim.channel_id)
             .values(paused=True, paused_reason=f"auth: {message}")
         )
-        _alert(session, "channel_paused", claim, message)
+        _claim_alert(session, "channel_paused", claim, message)
         logger.error("channel %s paused: %s", claim.channel_name, message)
     return done
 
@@ -417,7 +422,7 @@ def record_unknown(session: Session, claim: Claim, error: BaseException | str, n
         logger.error("delivery %d: outcome unknown, resent later (%s)", claim.delivery_id, message)
         return D.PENDING
     if _finish(session, claim, D.UNKNOWN, last_error=message, updated_at=now):
-        _alert(session, "delivery_unknown", claim, message)
+        _claim_alert(session, "delivery_unknown", claim, message)
     logger.error("delivery %d: outcome unknown (%s)", claim.delivery_id, message)
     return D.UNKNOWN
 
@@ -479,16 +484,14 @@ def expire_leases(engine: Engine, now: datetime | None = None) -> dict[str, int]
             counts[target.value] += 1
             if not safe:
                 story = session.get(Submission, row.submission_id)
-                notifications.enqueue(
+                ref = story.ref if story else None
+                _alert(
                     session,
-                    kind="delivery_unknown",
-                    audience=Audience.MODERATORS,
-                    submission_id=row.submission_id,
-                    params={
-                        "ref": story.ref if story else None,
-                        "channel": row.name,
-                        "error": LEASE_EXPIRED,
-                    },
+                    "delivery_unknown",
+                    row.submission_id,
+                    ref=ref,
+                    channel=row.name,
+                    error=LEASE_EXPIRED,
                 )
     if counts["unknown"] or counts["pending"]:
         logger.warning(

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.app import BotApp
-from cli.fakebot import FakeBotAPI
-from cli.fakebot.harness import running_bot, settings_for
+from cli.harness import running_bot, settings_for
 from core.config import Settings
+from faketelegram import FakeBotAPI
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from cli.fakebot import FakeUser
 from core.i18n import t
 from core.models import Contributor, Media, Submission
+from faketelegram import FakeUser
 
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:
@@ -67,7 +67,7 @@ async def tell_story(
     lang: str = "id",
 ) -> list[str]:
     """A quick whole story: photos, text, place skipped, consent, send. The bot's last answers."""
-    from cli.fakebot.images import jpeg
+    from faketelegram.images import jpeg
 
     for index in range(photos):
         user.send_photo(jpeg(color=(10 * index, 100, 120), label=text[:10]))

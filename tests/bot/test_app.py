@@ -7,10 +7,10 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from bot.app import BotApp, build_application
-from cli.fakebot import FakeBotAPI
 from core.config import Settings
 from core.errors import ConfigError
 from core.i18n import t
+from faketelegram import FakeBotAPI
 from tests.bot.helpers import press, stories_of, texts
 
 

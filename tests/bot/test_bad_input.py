@@ -7,11 +7,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.app import BotApp
-from cli.fakebot import DOWNLOAD_LIMIT, FakeBotAPI, FakeUser
-from cli.fakebot.images import jpeg
 from core.config import Settings
 from core.i18n import t
 from core.models import Media, Submission
+from faketelegram import DOWNLOAD_LIMIT, FakeBotAPI, FakeUser
+from faketelegram.images import jpeg
 from tests.bot.helpers import media_of, stories_of, texts
 
 

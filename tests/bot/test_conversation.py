@@ -9,11 +9,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import NoResultFound
 
 from bot.app import BotApp
-from cli.fakebot import FakeBotAPI
-from cli.fakebot.images import OESAPA, jpeg
 from core.config import Settings
 from core.i18n import t
 from core.storage import MediaStore
+from faketelegram import FakeBotAPI
+from faketelegram.images import OESAPA, jpeg
 from tests.bot.helpers import media_of, press, stories_of, tell_story, texts
 
 
@@ -150,7 +150,7 @@ async def test_place_before_text_and_kirim_asks_for_what_is_missing(
 async def test_restart_mid_story_resumes(
     fake: FakeBotAPI, bot_settings: Settings, engine: Engine
 ) -> None:
-    from cli.fakebot.harness import running_bot
+    from cli.harness import running_bot
 
     user = fake.user(505, "Yuli", "id")
     async with running_bot(fake, bot_settings, engine):
@@ -315,7 +315,7 @@ async def test_a_long_text_while_the_place_is_asked_is_story_not_a_place(
 async def test_a_stop_right_after_a_message_still_answers_it(
     fake: FakeBotAPI, bot_settings: Settings, engine: Engine
 ) -> None:
-    from cli.fakebot.harness import running_bot
+    from cli.harness import running_bot
 
     slow = bot_settings.model_copy(update={"bot_ack_delay_seconds": 60.0})
     user = fake.user(909, "Yuli", "id")

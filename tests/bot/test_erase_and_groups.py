@@ -6,12 +6,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.app import BotApp
-from cli.fakebot import FakeBotAPI, button_texts
-from cli.fakebot.harness import running_bot, settings_for
+from cli.harness import running_bot, settings_for
 from core.config import Settings
 from core.i18n import t
 from core.models import AuditEvent, Contributor, Submission
 from core.storage import MediaStore
+from faketelegram import FakeBotAPI, button_texts
 from tests.bot.helpers import media_of, press, stories_of, tell_story, texts
 
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
 
-from cli.fakebot import DOWNLOAD_LIMIT, FakeBotAPI
+from faketelegram import DOWNLOAD_LIMIT, FakeBotAPI
 
 
 async def _bot(fake: FakeBotAPI, token: str | None = None) -> Bot:
@@ -56,7 +56,7 @@ async def test_errors_blocked_429_and_big_files(fake: FakeBotAPI) -> None:
 async def test_groups_admins_and_media_sent_by_the_bot(fake: FakeBotAPI) -> None:
     from telegram import InputMediaPhoto
 
-    from cli.fakebot.images import jpeg
+    from faketelegram.images import jpeg
 
     admin, member = fake.user(1, "Ani"), fake.user(2, "Budi")
     group = fake.group(-100777, "Moderator", members=(member,), admins=(admin,))

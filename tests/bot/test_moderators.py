@@ -19,9 +19,7 @@ from sqlmodel import Session, select
 from bot import moderation_jobs
 from bot.app import BotApp
 from bot.moderators import desk
-from cli.fakebot import FakeBotAPI, FakeGroup, FakeUser, button_texts
-from cli.fakebot.harness import running_bot, settings_for
-from cli.fakebot.images import OESAPA, jpeg
+from cli.harness import running_bot, settings_for
 from core.clock import utcnow
 from core.config import Settings
 from core.delivery_table import Delivery
@@ -29,6 +27,8 @@ from core.i18n import t
 from core.models import AuditEvent, Contributor, Media, Notification, Submission
 from core.states import SubmissionState
 from core.storage import MediaStore
+from faketelegram import FakeBotAPI, FakeGroup, FakeUser, button_texts
+from faketelegram.images import OESAPA, jpeg
 from publishers.campaigns import ensure_default_campaign
 from publishers.channels_config import add_channel
 from publishers.scheduling import schedule_story

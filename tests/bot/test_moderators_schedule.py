@@ -11,11 +11,11 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 import publishers.channels.outbox  # noqa: F401 - registers the `outbox` channel kind
-from cli.fakebot import button_texts
 from core.clock import as_utc, utcnow
 from core.delivery_table import Delivery
 from core.models import AuditEvent, Campaign, Submission
 from core.states import SubmissionState
+from faketelegram import button_texts
 from publishers.campaigns import create_campaign, next_free_slot
 from publishers.channels_config import add_channel
 from tests.bot.test_moderators import World, card_of, row_of, story, until

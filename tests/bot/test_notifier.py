@@ -13,12 +13,12 @@ from telegram import Bot
 
 from bot.app import BotApp
 from bot.notifier import MAX_ATTEMPTS, drain_once, render
-from cli.fakebot import FakeBotAPI
 from core.clock import as_utc, utcnow
 from core.config import Settings
 from core.models import Contributor, Notification
 from core.notifications import enqueue
 from core.states import Audience
+from faketelegram import FakeBotAPI
 
 GROUP = -1005550001
 

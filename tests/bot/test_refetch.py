@@ -12,12 +12,12 @@ from sqlmodel import Session, col, select
 from bot.app import BotApp
 from bot.refetch import MAX_RETRIES, NOT_MEDIA, TOO_BIG, refetch
 from bot.services import services
-from cli.fakebot import FakeBotAPI, FakeUser
-from cli.fakebot.harness import running_bot
-from cli.fakebot.images import jpeg
+from cli.harness import running_bot
 from core.config import Settings
 from core.i18n import t
 from core.models import AuditEvent, Submission
+from faketelegram import FakeBotAPI, FakeUser
+from faketelegram.images import jpeg
 from tests.bot.helpers import media_of, stories_of, tell_story, texts
 
 BAD_GATEWAY = {"status": 502, "description": "Bad Gateway"}

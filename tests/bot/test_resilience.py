@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.app import BotApp
-from cli.fakebot import FakeBotAPI
-from cli.fakebot.images import jpeg
 from core.config import Settings
 from core.i18n import t
+from faketelegram import FakeBotAPI
+from faketelegram.images import jpeg
 from tests.bot.helpers import media_of, stories_of, texts
 
 
@@ -85,7 +85,7 @@ async def test_a_photo_sent_again_after_a_failed_download_is_fetched(
 async def test_debug_logging_keeps_ids_names_and_coordinates_out(
     fake: FakeBotAPI, bot_settings: Settings, engine: Engine
 ) -> None:
-    from cli.fakebot.harness import running_bot
+    from cli.harness import running_bot
     from core.logging_setup import configure_logging
 
     class Keep(logging.Handler):

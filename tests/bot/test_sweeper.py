@@ -7,10 +7,10 @@ import asyncio
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from cli.fakebot import FakeBotAPI
-from cli.fakebot.harness import running_bot
+from cli.harness import running_bot
 from core.config import Settings
 from core.models import Contributor, Submission
+from faketelegram import FakeBotAPI
 
 
 async def test_story_left_in_received_reaches_review_after_a_restart(

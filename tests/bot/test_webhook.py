@@ -8,9 +8,9 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from cli.fakebot import FakeBotAPI
-from cli.fakebot.harness import running_bot, settings_for
+from cli.harness import running_bot, settings_for
 from core.config import Settings
+from faketelegram import FakeBotAPI
 
 
 def _free_port() -> int:

@@ -8,10 +8,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.app import BotApp
-from cli.fakebot import FakeBotAPI, button_texts
 from core.config import Settings
 from core.delivery_table import Delivery
 from core.models import AuditEvent, Submission
+from faketelegram import FakeBotAPI, button_texts
 from moderation.decisions import approve
 from publishers.campaigns import ensure_default_campaign
 from publishers.channels_config import add_channel

@@ -14,16 +14,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from cli.fakebot import FakeBotAPI
 from cli.main import app
 from core.config import Settings
 from core.db import migrate
+from faketelegram import FakeBotAPI, serving
 from publishers.channels.bluesky import forget_sessions
 from publishers.channels.mastodon import forget_limits
 from publishers.channels_config import add_channel, pause_channel
 from tests.fakes.bluesky_pds import FakeBluesky
 from tests.fakes.mastodon_api import FakeMastodon
-from tests.fakes.telegram_bot_api import FakeTelegram
 from tests.fakes.wordpress_api import FakeWordPress
 
 GROUP_ID = -1001234567890
@@ -347,35 +346,34 @@ def test_wordpress_good_refused_and_too_weak_a_role(env: Env, engine: Engine) ->
 
 
 def test_telegram_channel_good_and_refused(env: Env, engine: Engine) -> None:
-    with FakeTelegram() as fake:
-        assert isinstance(fake, FakeTelegram)
+    with serving(FakeBotAPI()) as fake:
+        channel = fake.channel(-1001987654321, username="suarapesisir")
         extra = {
             "PESISIR_TELEGRAM_TOKEN": fake.token,
             "PESISIR_TELEGRAM_BASE_URL": fake.base_url,
-            "PESISIR_TELEGRAM_CHANNEL_CHAT_ID": fake.chat_id,
+            "PESISIR_TELEGRAM_CHANNEL_CHAT_ID": "@suarapesisir",
         }
 
         def checked() -> dict[str, Any]:
             return as_json({**env, **extra})[1]["channel telegram_channel"]
 
-        # The channel fake's token is not shaped like BotFather's, so the bot's own line fails.
         good = channel_check(env, engine, "telegram_channel", extra, alone=False)
         assert good["ok"] is True and "@SuaraPesisirBot may post to @suarapesisir" in good["detail"]
-        fake.bot_can_delete = False
+        channel.bot_can_delete = False
         no_delete = checked()
         assert no_delete["ok"] is True and "Delete messages" in no_delete["detail"]
-        fake.bot_can_post = False
+        channel.bot_can_post = False
         no_post = checked()
         assert no_post["ok"] is False and "without 'Post messages'" in no_post["detail"]
         assert "Administrators" in no_post["hint"]
-        fake.bot_is_admin = False
+        channel.bot_status = "left"
         not_admin = checked()
         assert not_admin["ok"] is False and "not a member of the channel" in not_admin["detail"]
         extra["PESISIR_TELEGRAM_CHANNEL_CHAT_ID"] = "@another"
         elsewhere = checked()
         assert elsewhere["ok"] is False and "chat not found" in elsewhere["detail"]
         assert "PESISIR_TELEGRAM_CHANNEL_CHAT_ID" in elsewhere["hint"]
-        sent = [r for r in fake.requests if "/send" in r.path]
+        sent = [method for method, _params in fake.calls if method.startswith("send")]
     assert sent == []
     assert fake.token not in json.dumps([good, no_post, not_admin, elsewhere])
 

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from cli.fakebot import FakeBotAPI
 from core.clock import utcnow
 from core.config import Settings
 from core.delivery_table import Delivery
 from core.models import Contributor, Submission
+from faketelegram import FakeBotAPI
 from publishers.campaigns import ensure_default_campaign
 from publishers.channels_config import add_channel
 from publishers.scheduling import schedule_story

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from core.audit import history
 from core.errors import InvalidInput, InvalidTransition, StaleVersion
 from core.models import Notification, Submission
-from moderation import decisions
+from moderation import answers, decisions
 from moderation.decisions import Conflict, RejectReason
 from tests.moderation.conftest import MakeStory, version_of
 
@@ -100,9 +100,9 @@ def test_question_and_answer_round_trip(engine: Engine, make_story: MakeStory) -
     [row] = _notifications(engine, story_id)
     assert (row.kind, row.params["question"]) == ("question", "Kapan kejadiannya?")
     with Session(engine) as session:
-        waiting = decisions.story_awaiting_answer(session, story.contributor_id)
+        waiting = answers.story_awaiting_answer(session, story.contributor_id)
         assert waiting is not None and waiting.id == story_id
-        decisions.attach_answer(session, story_id, "  Tadi malam jam 2.  ")
+        answers.attach_answer(session, story_id, "  Tadi malam jam 2.  ")
         session.commit()
     story = _story(engine, story_id)
     assert story.state == "pending_review"
@@ -110,7 +110,7 @@ def test_question_and_answer_round_trip(engine: Engine, make_story: MakeStory) -
     assert story.questions[0]["asked_by"] == "Ana"
     assert story.questions[0]["answer"] == "Tadi malam jam 2."
     with Session(engine) as session:
-        assert decisions.story_awaiting_answer(session, story.contributor_id) is None
+        assert answers.story_awaiting_answer(session, story.contributor_id) is None
         last = history(session, submission_id=story_id)[-1]
         assert (last.actor, last.action, last.to_state) == (
             "contributor",
@@ -118,7 +118,7 @@ def test_question_and_answer_round_trip(engine: Engine, make_story: MakeStory) -
             "pending_review",
         )
         with pytest.raises(InvalidTransition):
-            decisions.attach_answer(session, story_id, "again")
+            answers.attach_answer(session, story_id, "again")
 
 
 def test_edits_keep_the_original_and_are_audited_with_before_and_after(

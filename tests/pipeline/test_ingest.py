@@ -14,11 +14,11 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from cli.fakebot.images import OESAPA, jpeg
 from core.clock import utcnow
 from core.config import Settings
 from core.models import AuditEvent, Contributor, Media, Submission
 from core.storage import MediaStore
+from faketelegram.images import OESAPA, jpeg
 from moderation.withdrawal import withdraw_and_erase
 from pipeline import ingest
 from pipeline.ingest import ingest_waiting

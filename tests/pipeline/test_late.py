@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from cli.fakebot.images import OESAPA, jpeg
 from core.config import Settings
 from core.errors import InvalidTransition
 from core.models import AuditEvent, Media, Submission
 from core.storage import MediaStore
+from faketelegram.images import OESAPA, jpeg
 from moderation import Conflict
 from pipeline import add_late_photos
 from tests.jpeg_segments import metadata_in

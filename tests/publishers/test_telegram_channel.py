@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from faketelegram import FakeBotAPI, FakeGroup, serving
 from publishers.base import (
     AuthError,
     PermanentError,
@@ -19,64 +20,74 @@ from publishers.base import (
 )
 from publishers.channels.telegram_channel import TelegramChannelPublisher
 from publishers.formatting import compose, hashtags_for
-from tests.fakes.server import Response
-from tests.fakes.telegram_bot_api import FakeTelegram
 from tests.publishers.conftest import StoryFactory
+
+CHANNEL_ID = -1001987654321
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        assert isinstance(server, FakeTelegram)
+def fake() -> Iterator[FakeBotAPI]:
+    """The one fake Telegram, with the @suarapesisir channel whose admin the bot is."""
+    with serving(FakeBotAPI()) as server:
+        server.channel(CHANNEL_ID, username="suarapesisir")
         yield server
 
 
-def publisher(fake: FakeTelegram, token: str | None = None) -> TelegramChannelPublisher:
+def channel(fake: FakeBotAPI) -> FakeGroup:
+    """The channel's chat: what the bot posted there (deleted messages left out)."""
+    return fake.groups[CHANNEL_ID]
+
+
+def posts(fake: FakeBotAPI) -> list[dict[str, Any]]:
+    """The channel's live messages."""
+    return channel(fake).chat.replies
+
+
+def publisher(fake: FakeBotAPI, token: str | None = None) -> TelegramChannelPublisher:
     return TelegramChannelPublisher(
-        token=SecretStr(token or fake.token), chat_id=fake.chat_id, base_url=fake.base_url
+        token=SecretStr(token or fake.token), chat_id="@suarapesisir", base_url=fake.base_url
     )
 
 
-def test_single_photo_with_caption(fake: FakeTelegram, make_story: StoryFactory) -> None:
+def test_single_photo_with_caption(fake: FakeBotAPI, make_story: StoryFactory) -> None:
     story = make_story(images=1)
     post = compose(
         "telegram_channel", story, hashtags=hashtags_for(["AdilUntukBumi"], story.themes)
     )
     receipt = publisher(fake).publish(post, idempotency_key="d-1")
     json.loads(json.dumps(receipt.extra))  # the dispatcher stores it as JSON
-    [message] = fake.messages.values()
-    assert message.caption == post.text and "#AdilUntukBumi #LangkahHariIni" in post.text
+    [message] = posts(fake)
+    assert message["caption"] == post.text and "#AdilUntukBumi #LangkahHariIni" in post.text
     # Exactly the rendition's bytes go out.
-    assert message.photo == post.images[0].path.read_bytes()
+    assert channel(fake).chat.photos() == [post.images[0].path.read_bytes()]
     assert receipt == Receipt(
-        remote_id=str(message.message_id),
-        url=f"https://t.me/suarapesisir/{message.message_id}",
-        extra={"chat_id": "@suarapesisir", "message_ids": [message.message_id]},
+        remote_id=str(message["message_id"]),
+        url=f"https://t.me/suarapesisir/{message['message_id']}",
+        extra={"chat_id": "@suarapesisir", "message_ids": [message["message_id"]]},
     )
 
 
-def test_album_of_ten_with_caption_on_the_first(
-    fake: FakeTelegram, make_story: StoryFactory
-) -> None:
+def test_album_of_ten_with_caption_on_the_first(fake: FakeBotAPI, make_story: StoryFactory) -> None:
     story = make_story(images=12, text="kata " * 400)
     post = compose("telegram_channel", story, hashtags=["AdilUntukBumi"])
     receipt = publisher(fake).publish(post, idempotency_key="d-2")
-    messages = list(fake.messages.values())
-    assert len(messages) == 10 and receipt.extra["message_ids"] == [m.message_id for m in messages]
-    assert messages[0].caption == post.text and all(not m.caption for m in messages[1:])
-    assert [m.photo for m in messages] == [image.path.read_bytes() for image in post.images]
-    assert len({m.media_group_id for m in messages}) == 1
+    messages = posts(fake)
+    ids = [m["message_id"] for m in messages]
+    assert len(messages) == 10 and receipt.extra["message_ids"] == ids
+    assert messages[0]["caption"] == post.text and all(not m.get("caption") for m in messages[1:])
+    assert channel(fake).chat.photos() == [image.path.read_bytes() for image in post.images]
+    assert len({m["media_group_id"] for m in messages}) == 1
 
 
-def test_text_only_message(fake: FakeTelegram, make_story: StoryFactory) -> None:
+def test_text_only_message(fake: FakeBotAPI, make_story: StoryFactory) -> None:
     post = compose("telegram_channel", make_story(images=0), hashtags=["AdilUntukBumi"])
     publisher(fake).publish(post, idempotency_key="d-3")
-    [message] = fake.messages.values()
-    assert message.text == post.text
+    [message] = posts(fake)
+    assert message["text"] == post.text
 
 
 def test_fake_refuses_a_caption_over_1024_utf16_units(
-    fake: FakeTelegram, make_story: StoryFactory
+    fake: FakeBotAPI, make_story: StoryFactory
 ) -> None:
     post = compose("telegram_channel", make_story(images=1), hashtags=[])
     # 513 waves are 513 graphemes but 1026 UTF-16 units.
@@ -85,16 +96,16 @@ def test_fake_refuses_a_caption_over_1024_utf16_units(
         publisher(fake).publish(too_long, idempotency_key="d-4")
 
 
-def test_wrong_token_is_an_auth_error(fake: FakeTelegram, make_story: StoryFactory) -> None:
+def test_wrong_token_is_an_auth_error(fake: FakeBotAPI, make_story: StoryFactory) -> None:
     post = compose("telegram_channel", make_story(images=0), hashtags=[])
     with pytest.raises(AuthError, match="Unauthorized"):
         publisher(fake, token="999:wrong").publish(post, idempotency_key="d-5")
 
 
 def test_migrated_chat_says_to_update_the_chat_id(
-    fake: FakeTelegram, make_story: StoryFactory
+    fake: FakeBotAPI, make_story: StoryFactory
 ) -> None:
-    fake.migrated_to = -1009876
+    fake.migrated[CHANNEL_ID] = -1009876
     post = compose("telegram_channel", make_story(images=0), hashtags=[])
     # The channel is unusable until its chat id changes: pause it (AuthError), so its other
     # posts wait for the fix instead of each failing on its own.
@@ -102,8 +113,8 @@ def test_migrated_chat_says_to_update_the_chat_id(
         publisher(fake).publish(post, idempotency_key="d-6")
 
 
-def test_bot_not_admin_is_an_auth_error(fake: FakeTelegram, make_story: StoryFactory) -> None:
-    fake.bot_is_admin = False
+def test_bot_not_admin_is_an_auth_error(fake: FakeBotAPI, make_story: StoryFactory) -> None:
+    channel(fake).bot_status = "left"
     post = compose("telegram_channel", make_story(images=1), hashtags=[])
     with pytest.raises(AuthError, match="not a member"):
         publisher(fake).publish(post, idempotency_key="d-7")
@@ -134,7 +145,7 @@ def test_a_bad_base_url_pauses_the_channel_without_showing_the_token(
     assert caught.value.__suppress_context__
 
 
-def test_delete_album_and_single(fake: FakeTelegram, make_story: StoryFactory) -> None:
+def test_delete_album_and_single(fake: FakeBotAPI, make_story: StoryFactory) -> None:
     sender = publisher(fake)
     album = sender.publish(
         compose("telegram_channel", make_story(images=3), hashtags=[]), idempotency_key="a"
@@ -143,7 +154,7 @@ def test_delete_album_and_single(fake: FakeTelegram, make_story: StoryFactory) -
         compose("telegram_channel", make_story(images=0), hashtags=[]), idempotency_key="b"
     )
     assert sender.delete(album) is True and sender.delete(single) is True
-    assert fake.messages == {}
+    assert posts(fake) == []
     assert sender.delete(single) is False  # already gone
 
 
@@ -195,7 +206,7 @@ CASES: list[tuple[int, dict[str, str], Any, type[PublishError], float | None]] =
 
 @pytest.mark.parametrize(("status", "headers", "body", "error", "retry_after"), CASES)
 def test_error_table(
-    fake: FakeTelegram,
+    fake: FakeBotAPI,
     make_story: StoryFactory,
     status: int,
     headers: dict[str, str],
@@ -203,7 +214,7 @@ def test_error_table(
     error: type[PublishError],
     retry_after: float | None,
 ) -> None:
-    fake.inject((status, headers, body))
+    fake.inject(status, body, headers=headers)
     post = compose("telegram_channel", make_story(images=1), hashtags=[])
     with pytest.raises(error) as caught:
         publisher(fake).publish(post, idempotency_key="t")
@@ -220,13 +231,13 @@ def test_uncertain_error_is_a_permanent_error() -> None:
 
 
 def test_timeout_after_sending_an_album_is_uncertain(
-    fake: FakeTelegram, make_story: StoryFactory
+    fake: FakeBotAPI, make_story: StoryFactory
 ) -> None:
     # Telegram has no idempotency: a read timeout may hide a posted album, so never retry blindly.
-    fake.inject(Response(200, {"ok": True, "result": []}, delay=1.0), path="sendMediaGroup")
+    fake.inject(200, {"ok": True, "result": []}, delay=1.0, method="sendMediaGroup")
     slow = TelegramChannelPublisher(
         token=SecretStr(fake.token),
-        chat_id=fake.chat_id,
+        chat_id="@suarapesisir",
         base_url=fake.base_url,
         timeout=(2.0, 0.2),
     )

@@ -8,24 +8,24 @@ from Python in the same event loop (`server.user(...)`, `server.group(...)`).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import json
 import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from cli.fakebot.chats import FakeChat, FakeGroup, FakeUser, Notifier, _public_message
+from faketelegram.chats import FakeChat, FakeGroup, FakeUser, Notifier
+from faketelegram.methods import ApiError, BotApiMethods, FileRecord, member_json
 
 logger = logging.getLogger(__name__)
 
-#: Telegram's getFile limit for bots on the public Bot API (20 MB).
-DOWNLOAD_LIMIT = 20 * 1024 * 1024
 DEFAULT_TOKEN = "123456789:AAFakeTokenForSuaraPesisirDemo-0123456"  # noqa: S105 - fake
 
 _JSON_FIELDS = {
@@ -38,32 +38,21 @@ _JSON_FIELDS = {
     "link_preview_options",
     "reply_parameters",
     "scope",
+    "message_ids",
 }
 _BOOL_FIELDS = {"drop_pending_updates", "show_alert", "disable_notification", "protect_content"}
 
 
-class ApiError(Exception):
-    """An error answered in Telegram's envelope."""
-
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code, self.description, self.retry_after = code, description, retry_after
-
-
 @dataclass
-class FileRecord:
-    """A file the fake knows: uploaded by a user or by the bot."""
+class Injected:
+    """A raw answer for the next call (of `method`, or any): a platform's odd day."""
 
-    file_id: str
-    file_unique_id: str
-    data: bytes
-    path: str
-    declared_size: int | None = None
-
-    @property
-    def size(self) -> int:
-        """The size Telegram reports (a declared size wins, to fake huge files cheaply)."""
-        return self.declared_size if self.declared_size is not None else len(self.data)
+    status: int
+    body: Any  # JSON-able, or a str sent as HTML (a proxy's error page)
+    headers: dict[str, str]
+    method: str | None
+    delay: float = 0.0  # seconds to wait before answering (to provoke client timeouts)
+    after_handling: bool = False  # handle the call for real first: a lost success
 
 
 @dataclass
@@ -78,7 +67,7 @@ class Failure:
 
 
 @dataclass(repr=False)
-class FakeBotAPI:
+class FakeBotAPI(BotApiMethods):
     """The fake Bot API server and the world behind it (chats, users, files, updates)."""
 
     token: str = DEFAULT_TOKEN
@@ -99,6 +88,9 @@ class FakeBotAPI:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)
     failures: list[Failure] = field(default_factory=list)
+    injected: list[Injected] = field(default_factory=list)
+    #: chat id -> the supergroup it became: every call on the old id is refused, with the new id.
+    migrated: dict[int, int] = field(default_factory=dict)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
     request_count: int = 0  # calls other than getUpdates (what the bot did)
@@ -132,6 +124,7 @@ class FakeBotAPI:
             "editMessageReplyMarkup": self._edit_reply_markup,
             "editMessageCaption": self._edit_caption,
             "deleteMessage": self._delete_message,
+            "deleteMessages": self._delete_messages,
             "answerCallbackQuery": self._answer_callback,
             "getFile": self._get_file,
             "sendPhoto": self._send_photo,
@@ -280,6 +273,21 @@ class FakeBotAPI:
             Failure(status, description, method, count, retry_after if status == 429 else None)
         )
 
+    def inject(
+        self,
+        status: int,
+        body: Any,
+        *,
+        headers: dict[str, str] | None = None,
+        method: str | None = None,
+        delay: float = 0.0,
+        after_handling: bool = False,
+    ) -> None:
+        """Answer the next call (of `method`, or any) with exactly this (status, body)."""
+        self.injected.append(
+            Injected(status, body, dict(headers or {}), method, delay, after_handling)
+        )
+
     def member_changed(
         self, group: FakeGroup, user: FakeUser, old_status: str, *, by: FakeUser | None = None
     ) -> dict[str, Any]:
@@ -291,14 +299,10 @@ class FakeBotAPI:
                 "chat": group.chat.as_json(),
                 "from": actor.as_json(),
                 "date": int(time.time()),
-                "old_chat_member": _member(user, user.id, old_status),
-                "new_chat_member": _member(user, user.id, group.status_of(user.id)),
+                "old_chat_member": member_json(user, user.id, old_status),
+                "new_chat_member": member_json(user, user.id, group.status_of(user.id)),
             },
         )
-
-    def next_message_id(self) -> int:
-        """A fresh message id."""
-        return next(self._message_ids)
 
     def push_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue an update for getUpdates, or post it to the webhook when one is set."""
@@ -339,26 +343,6 @@ class FakeBotAPI:
             delay = min(delay * 2, 1.0)
         logger.warning("the webhook never took update %s", update["update_id"])
 
-    def pending_updates(self) -> list[dict[str, Any]]:
-        """Updates the bot has not confirmed yet."""
-        return [u for u in self.updates if u["update_id"] > self._confirmed]
-
-    def register_file(
-        self, data: bytes, *, kind: str, suffix: str = "", declared_size: int | None = None
-    ) -> FileRecord:
-        """Remember a file; Telegram gives the same file_unique_id to the same content."""
-        number = next(self._file_ids)
-        unique = "AQAD" + hashlib.sha256(data).hexdigest()[:12]
-        record = FileRecord(
-            file_id=f"BQACAgUAAx{number:06d}{unique}",
-            file_unique_id=unique,
-            data=data,
-            path=f"{kind}/file_{number}{suffix}",
-            declared_size=declared_size,
-        )
-        self.files[record.file_id] = record
-        return record
-
     def file_bytes(self, file_id: str) -> bytes:
         """The content of a known file."""
         return self.files[file_id].data
@@ -387,18 +371,35 @@ class FakeBotAPI:
         self.calls.append((method, params))
         if method != "getUpdates":
             self.request_count += 1
+        injected = next(
+            (i for i in self.injected if i.method in (None, method) and method != "getUpdates"),
+            None,
+        )
+        if injected is not None:
+            self.injected.remove(injected)
+            await asyncio.sleep(injected.delay)
         try:
-            self._maybe_fail(method, params)
-            result = await handler(params, uploads)
+            if injected is None or injected.after_handling:
+                self._maybe_fail(method, params)
+                result = await handler(params, uploads)
         except ApiError as error:
-            return _error(error)
+            if injected is None:
+                return _error(error)
         finally:
             if method != "getUpdates":
                 self.outgoing.notify()
+        if injected is not None:
+            return _raw(injected)
         return web.json_response({"ok": True, "result": result})
 
     def _maybe_fail(self, method: str, params: dict[str, Any]) -> None:
         chat_id = params.get("chat_id")
+        if isinstance(chat_id, int) and chat_id in self.migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                parameters={"migrate_to_chat_id": self.migrated[chat_id]},
+            )
         if isinstance(chat_id, int) and chat_id in self.blocked and method.startswith("send"):
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         group = self.groups.get(chat_id) if isinstance(chat_id, int) else None
@@ -429,331 +430,6 @@ class FakeBotAPI:
                 return web.Response(body=record.data, content_type="application/octet-stream")
         return _error(ApiError(404, "Not Found"))
 
-    # Methods
-    async def _true(self, _params: dict[str, Any], _uploads: Any) -> bool:
-        return True
-
-    async def _get_me(self, _params: dict[str, Any], _uploads: Any) -> dict[str, Any]:
-        return {
-            "id": self.bot_id,
-            "is_bot": True,
-            "first_name": self.bot_first_name,
-            "username": self.bot_username,
-            "can_join_groups": True,
-            "can_read_all_group_messages": not self.privacy_mode,
-            "supports_inline_queries": False,
-        }
-
-    async def _get_updates(self, params: dict[str, Any], _uploads: Any) -> list[dict[str, Any]]:
-        if self.webhook.get("url"):
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
-        offset = int(params.get("offset") or 0)
-        if offset:
-            self._confirmed = max(self._confirmed, offset - 1)
-        limit = int(params.get("limit") or 100)
-        timeout = float(params.get("timeout") or 0)
-        allowed = params.get("allowed_updates") or None
-        deadline = time.monotonic() + timeout
-        while True:
-            ready = [
-                u
-                for u in self.pending_updates()
-                if not allowed or any(kind in u for kind in allowed)
-            ][:limit]
-            left = deadline - time.monotonic()
-            if ready or left <= 0:
-                return ready
-            await self.incoming.wait(left)
-
-    async def _set_webhook(self, params: dict[str, Any], _uploads: Any) -> bool:
-        self.webhook = {"url": params.get("url", ""), "secret_token": params.get("secret_token")}
-        return True
-
-    async def _delete_webhook(self, params: dict[str, Any], _uploads: Any) -> bool:
-        self.webhook = {}
-        if params.get("drop_pending_updates"):
-            self._confirmed = max((u["update_id"] for u in self.updates), default=0)
-        return True
-
-    async def _get_webhook_info(self, _params: dict[str, Any], _uploads: Any) -> dict[str, Any]:
-        return {
-            "url": self.webhook.get("url", ""),
-            "has_custom_certificate": False,
-            "pending_update_count": len(self.pending_updates()),
-        }
-
-    def _target(self, params: dict[str, Any]) -> FakeChat:
-        chat_id = params.get("chat_id")
-        if not isinstance(chat_id, int) or chat_id not in self.chats:
-            raise ApiError(400, "Bad Request: chat not found")
-        return self.chats[chat_id]
-
-    def _store(
-        self, chat: FakeChat, content: dict[str, Any], params: dict[str, Any]
-    ) -> dict[str, Any]:
-        message = {
-            "message_id": self.next_message_id(),
-            "date": int(time.time()),
-            "chat": chat.as_json(),
-            "from": self._bot_user(),
-            **content,
-        }
-        if params.get("reply_markup") is not None:
-            message["reply_markup"] = params["reply_markup"]
-        reply = params.get("reply_parameters") or {}
-        if reply.get("message_id"):
-            target = self._message_in(chat, int(reply["message_id"]))
-            if target is not None:
-                message["reply_to_message"] = {
-                    k: v for k, v in _public_message(target).items() if k != "reply_to_message"
-                }
-            elif not reply.get("allow_sending_without_reply"):
-                raise ApiError(400, "Bad Request: message to be replied not found")
-        chat.messages.append(message)
-        return message
-
-    def _message_in(self, chat: FakeChat, message_id: int) -> dict[str, Any] | None:
-        """A message of `chat` by id: one the bot sent, or one a person sent (an update)."""
-        for message in chat.messages:
-            if message["message_id"] == message_id and not message.get("_deleted"):
-                return message
-        for update in self.updates:
-            sent = update.get("message")
-            if sent and sent["message_id"] == message_id and sent["chat"]["id"] == chat.id:
-                return dict(sent)
-        return None
-
-    def _find(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat = self._target(params)
-        message_id = int(params.get("message_id") or 0)
-        for message in chat.messages:
-            if message["message_id"] == message_id and not message.get("_deleted"):
-                return message
-        raise ApiError(400, "Bad Request: message to edit not found")
-
-    async def _send_message(self, params: dict[str, Any], _uploads: Any) -> dict[str, Any]:
-        text = str(params.get("text") or "")
-        if not text.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(text) > 4096:
-            raise ApiError(400, "Bad Request: message is too long")
-        chat = self._target(params)
-        return _public_message(self._store(chat, {"text": text}, params))
-
-    async def _edit_message_text(self, params: dict[str, Any], _uploads: Any) -> dict[str, Any]:
-        message = self._find(params)
-        text = str(params.get("text") or "")
-        if message.get("text") == text and message.get("reply_markup") == params.get(
-            "reply_markup"
-        ):
-            raise ApiError(
-                400,
-                "Bad Request: message is not modified: specified new message content and "
-                "reply markup are exactly the same as a current content and reply markup "
-                "of the message",
-            )
-        message["text"] = text
-        message["edit_date"] = int(time.time())
-        message.pop("reply_markup", None)
-        if params.get("reply_markup") is not None:
-            message["reply_markup"] = params["reply_markup"]
-        return _public_message(message)
-
-    async def _edit_reply_markup(self, params: dict[str, Any], _uploads: Any) -> dict[str, Any]:
-        message = self._find(params)
-        message.pop("reply_markup", None)
-        if params.get("reply_markup") is not None:
-            message["reply_markup"] = params["reply_markup"]
-        message["edit_date"] = int(time.time())
-        return _public_message(message)
-
-    async def _edit_caption(self, params: dict[str, Any], _uploads: Any) -> dict[str, Any]:
-        message = self._find(params)
-        message["caption"] = params.get("caption") or ""
-        message["edit_date"] = int(time.time())
-        if params.get("reply_markup") is not None:
-            message["reply_markup"] = params["reply_markup"]
-        return _public_message(message)
-
-    async def _delete_message(self, params: dict[str, Any], _uploads: Any) -> bool:
-        message = self._find(params)
-        message["_deleted"] = True
-        return True
-
-    async def _answer_callback(self, params: dict[str, Any], _uploads: Any) -> bool:
-        query_id = str(params.get("callback_query_id"))
-        self.callback_answers[query_id] = {
-            "text": params.get("text"),
-            "show_alert": bool(params.get("show_alert")),
-        }
-        return True
-
-    async def _get_file(self, params: dict[str, Any], _uploads: Any) -> dict[str, Any]:
-        record = self.files.get(str(params.get("file_id")))
-        if record is None:
-            raise ApiError(400, "Bad Request: invalid file_id")
-        if record.size > DOWNLOAD_LIMIT:
-            raise ApiError(400, "Bad Request: file is too big")
-        return {
-            "file_id": record.file_id,
-            "file_unique_id": record.file_unique_id,
-            "file_size": record.size,
-            "file_path": record.path,
-        }
-
-    def _media(self, value: Any, uploads: dict[str, bytes], field_name: str) -> FileRecord:
-        """A file given as an upload, an attach:// reference or an existing file_id."""
-        if isinstance(value, str) and value.startswith("attach://"):
-            name = value.removeprefix("attach://")
-            if name not in uploads:
-                raise ApiError(400, f"Bad Request: file {name} not found in request")
-            return self.register_file(uploads[name], kind="photos", suffix=".jpg")
-        if field_name in uploads:
-            return self.register_file(uploads[field_name], kind="photos", suffix=".jpg")
-        if isinstance(value, str) and value in self.files:
-            return self.files[value]
-        raise ApiError(400, "Bad Request: wrong remote file identifier specified")
-
-    async def _send_photo(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
-        chat = self._target(params)
-        record = self._media(params.get("photo"), uploads, "photo")
-        content: dict[str, Any] = {"photo": [_photo_size(record)]}
-        if params.get("caption"):
-            content["caption"] = params["caption"]
-        return _public_message(self._store(chat, content, params))
-
-    async def _send_document(self, params: dict[str, Any], uploads: Any) -> dict[str, Any]:
-        chat = self._target(params)
-        record = self._media(params.get("document"), uploads, "document")
-        content: dict[str, Any] = {
-            "document": {
-                "file_id": record.file_id,
-                "file_unique_id": record.file_unique_id,
-                "file_size": record.size,
-            }
-        }
-        if params.get("caption"):
-            content["caption"] = params["caption"]
-        return _public_message(self._store(chat, content, params))
-
-    async def _send_media_group(self, params: dict[str, Any], uploads: Any) -> list[dict[str, Any]]:
-        chat = self._target(params)
-        media = params.get("media") or []
-        if not 2 <= len(media) <= 10:
-            raise ApiError(400, "Bad Request: wrong number of media in the album")
-        group_id = str(self.next_message_id() * 7919)
-        sent = []
-        for item in media:
-            record = self._media(item.get("media"), uploads, "")
-            content: dict[str, Any] = {"media_group_id": group_id}
-            if item.get("type") == "document":
-                content["document"] = {
-                    "file_id": record.file_id,
-                    "file_unique_id": record.file_unique_id,
-                }
-            else:
-                content["photo"] = [_photo_size(record)]
-            if item.get("caption"):
-                content["caption"] = item["caption"]
-            reply = (
-                {"reply_parameters": params["reply_parameters"]}
-                if "reply_parameters" in params
-                else {}
-            )
-            sent.append(_public_message(self._store(chat, content, reply)))
-        return sent
-
-    async def _get_chat(self, params: dict[str, Any], _uploads: Any) -> dict[str, Any]:
-        chat = self._target(params)
-        data = chat.as_json()
-        data["accent_color_id"] = 0
-        data["max_reaction_count"] = 11
-        if chat.id in self.users:
-            data["first_name"] = self.users[chat.id].first_name
-        return data
-
-    async def _get_chat_member(self, params: dict[str, Any], _uploads: Any) -> dict[str, Any]:
-        chat = self._target(params)
-        user_id = int(params.get("user_id") or 0)
-        group = self.groups.get(chat.id)
-        status = group.status_of(user_id) if group else "member"
-        if user_id != self.bot_id:
-            return _member(self.users.get(user_id), user_id, status)
-        member = _member(None, user_id, status, bot=self._bot_user())
-        if group is not None and status == "administrator":
-            member["can_delete_messages"] = group.bot_can_delete
-            if chat.type == "channel":
-                member["can_post_messages"] = group.bot_can_post
-                member["can_edit_messages"] = group.bot_can_post
-        return member
-
-    def _bot_user(self) -> dict[str, Any]:
-        return {
-            "id": self.bot_id,
-            "is_bot": True,
-            "first_name": self.bot_first_name,
-            "username": self.bot_username,
-        }
-
-    async def _get_chat_administrators(
-        self, params: dict[str, Any], _uploads: Any
-    ) -> list[dict[str, Any]]:
-        chat = self._target(params)
-        group = self.groups.get(chat.id)
-        if group is None:
-            raise ApiError(400, "Bad Request: there are no administrators in the private chat")
-        return [
-            _member(group.members.get(uid), uid, group.status_of(uid))
-            for uid in sorted(group.admins)
-        ]
-
-    async def _set_my_commands(self, params: dict[str, Any], _uploads: Any) -> bool:
-        scope = params.get("scope") or {"type": "default"}
-        key = f"{scope.get('type')}:{params.get('language_code') or ''}"
-        self.commands[key] = list(params.get("commands") or [])
-        return True
-
-
-def _photo_size(record: FileRecord) -> dict[str, Any]:
-    return {
-        "file_id": record.file_id,
-        "file_unique_id": record.file_unique_id,
-        "width": 1280,
-        "height": 960,
-        "file_size": record.size,
-    }
-
-
-def _member(
-    user: FakeUser | None, user_id: int, status: str, *, bot: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    user_json = bot or (
-        user.as_json() if user else {"id": user_id, "is_bot": False, "first_name": "Someone"}
-    )
-    data: dict[str, Any] = {"status": status, "user": user_json}
-    if status == "administrator":
-        data.update(
-            {
-                "can_be_edited": False,
-                "is_anonymous": False,
-                "can_manage_chat": True,
-                "can_delete_messages": True,
-                "can_manage_video_chats": True,
-                "can_restrict_members": True,
-                "can_promote_members": False,
-                "can_change_info": True,
-                "can_invite_users": True,
-                "can_post_stories": False,
-                "can_edit_stories": False,
-                "can_delete_stories": False,
-            }
-        )
-    elif status == "creator":
-        data["is_anonymous"] = False
-    elif status == "left":
-        pass
-    return data
-
 
 async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Form fields decoded as python-telegram-bot encodes them; file parts as bytes."""
@@ -765,7 +441,8 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
     form = await request.post()
     for key, value in form.items():
         if isinstance(value, web.FileField):
-            uploads[key] = value.file.read()
+            with value.file:
+                uploads[key] = value.file.read()
         else:
             params[key] = _decode(key, str(value))
     params.update({k: _decode(k, v) for k, v in request.query.items()})
@@ -790,6 +467,34 @@ def _error(error: ApiError) -> web.Response:
         "error_code": error.code,
         "description": error.description,
     }
-    if error.retry_after is not None:
-        body["parameters"] = {"retry_after": error.retry_after}
+    if error.parameters:
+        body["parameters"] = error.parameters
     return web.json_response(body, status=error.code)
+
+
+def _raw(injected: Injected) -> web.Response:
+    if isinstance(injected.body, str):
+        return web.Response(
+            text=injected.body,
+            status=injected.status,
+            content_type="text/html",
+            headers=injected.headers,
+        )
+    return web.json_response(injected.body, status=injected.status, headers=injected.headers)
+
+
+@contextmanager
+def serving(fake: FakeBotAPI) -> Iterator[FakeBotAPI]:
+    """Run `fake` on an event loop of its own in a thread, for code that calls it synchronously
+    (the channel publisher with `requests`, `pesisir check`)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-telegram", daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(timeout=10)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

@@ -13,8 +13,8 @@ from telegram import Update
 
 from bot.app import BotApp, Registrar, build_application, webhook_options
 from bot.services import services
-from cli.fakebot.server import FakeBotAPI
 from core.config import Settings
+from faketelegram.server import FakeBotAPI
 
 
 def settings_for(fake: FakeBotAPI, settings: Settings, **overrides: Any) -> Settings:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, UnidentifiedImageError
 
 if TYPE_CHECKING:
-    from cli.fakebot.server import FakeBotAPI
+    from faketelegram.server import FakeBotAPI
 
 _ids = itertools.count(1)
 
