@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from core.projections import PublicStory, Rendition, StoryImage
+from publishers.base import PublishError, RetryableError
 from publishers.channels.mastodon import forget_limits
 
 StoryFactory = Callable[..., PublicStory]
@@ -56,3 +57,16 @@ def make_story(tmp_path: Path) -> StoryFactory:
         return PublicStory(text=text, **values)  # type: ignore[arg-type]
 
     return factory
+
+
+def raised_exactly(
+    error: type[PublishError], retry_after: float | None, send: Callable[[], object]
+) -> PublishError:
+    """`send()` raises exactly `error` (not a subclass), with `retry_after` when one is given;
+    the error, for further checks."""
+    with pytest.raises(error) as caught:
+        send()
+    assert type(caught.value) is error
+    if retry_after is not None:
+        assert isinstance(caught.value, RetryableError) and caught.value.retry_after == retry_after
+    return caught.value

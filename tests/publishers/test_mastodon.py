@@ -24,7 +24,7 @@ from publishers.formatting import compose
 from publishers.text import ELLIPSIS
 from tests.fakes.mastodon_api import FakeMastodon, status_length
 from tests.fakes.server import Response
-from tests.publishers.conftest import StoryFactory
+from tests.publishers.conftest import StoryFactory, raised_exactly
 
 
 @pytest.fixture
@@ -184,11 +184,9 @@ def test_error_table(
 ) -> None:
     fake.inject((status, headers, body), path=path)
     post = compose("mastodon", make_story(images=1), hashtags=[])
-    with pytest.raises(error) as caught:
-        publisher(fake).publish(post, idempotency_key="table")
-    assert type(caught.value) is error
-    if retry_after is not None:
-        assert isinstance(caught.value, RetryableError) and caught.value.retry_after == retry_after
+    raised_exactly(
+        error, retry_after, lambda: publisher(fake).publish(post, idempotency_key="table")
+    )
     assert publisher(fake).publish(post, idempotency_key="table").remote_id in fake.statuses
 
 

@@ -20,7 +20,7 @@ from publishers.base import (
 )
 from publishers.channels.telegram_channel import TelegramChannelPublisher
 from publishers.formatting import compose, hashtags_for
-from tests.publishers.conftest import StoryFactory
+from tests.publishers.conftest import StoryFactory, raised_exactly
 
 CHANNEL_ID = -1001987654321
 
@@ -216,11 +216,7 @@ def test_error_table(
 ) -> None:
     fake.inject(status, body, headers=headers)
     post = compose("telegram_channel", make_story(images=1), hashtags=[])
-    with pytest.raises(error) as caught:
-        publisher(fake).publish(post, idempotency_key="t")
-    assert type(caught.value) is error
-    if retry_after is not None:
-        assert isinstance(caught.value, RetryableError) and caught.value.retry_after == retry_after
+    raised_exactly(error, retry_after, lambda: publisher(fake).publish(post, idempotency_key="t"))
     # After the injected failure the fake answers normally again.
     assert publisher(fake).publish(post, idempotency_key="t").remote_id
 

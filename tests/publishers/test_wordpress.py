@@ -14,7 +14,7 @@ from publishers.channels.wordpress import RestStyle, WordPressPublisher
 from publishers.formatting import compose
 from tests.fakes.server import Response
 from tests.fakes.wordpress_api import FakeWordPress
-from tests.publishers.conftest import StoryFactory
+from tests.publishers.conftest import StoryFactory, raised_exactly
 
 
 @pytest.fixture
@@ -201,11 +201,9 @@ def test_error_table(
     # The first call is the slug lookup (GET /wp/v2/posts); inject after it.
     fake.inject((200, {}, []), path="/wp/v2/posts")
     fake.inject((status, headers, body), path=path)
-    with pytest.raises(error) as caught:
-        publisher(fake).publish(post, idempotency_key="table")
-    assert type(caught.value) is error
-    if retry_after is not None:
-        assert isinstance(caught.value, RetryableError) and caught.value.retry_after == retry_after
+    raised_exactly(
+        error, retry_after, lambda: publisher(fake).publish(post, idempotency_key="table")
+    )
     assert publisher(fake).publish(post, idempotency_key="table").remote_id
 
 
