@@ -213,6 +213,10 @@ def card_text(
     if story.public_text:
         public = _cut(story.public_text, text_limit)
         lines += ["", t(lang, "moderation.card.public_text"), _e(public)]
+    elif story.published_text and story.published_text != story.text:
+        # Personal data or links in the text: show what a post would carry instead.
+        masked = _cut(story.published_text, text_limit)
+        lines += ["", t(lang, "moderation.card.masked_text"), _e(masked)]
     lines.append("")
     lines += _theme_lines(story, lang)
     lines += _place_lines(story, lang)

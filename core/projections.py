@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, personal_data
 from core.errors import NotAllowed
 from core.models import Contributor, Media, Submission
 from core.states import AUDIO_KINDS, IMAGE_KINDS, Consent, SubmissionState
@@ -112,16 +112,42 @@ def public_images(
     return tuple(images)
 
 
+def published_text(story: Submission) -> str | None:
+    """The text that goes out: a moderator's public text as written, else the contributor's
+    text with personal data and links masked (README, Privacy)."""
+    if story.public_text:
+        return story.public_text
+    if story.text:
+        return personal_data.mask(story.text, lang=story.lang)
+    return None
+
+
+def public_text_problem(story: Submission) -> str | None:
+    """Why the story's public text may not go out (none, or personal data in it), or None."""
+    text = published_text(story)
+    if not text:
+        return f"{story.ref} has no text to publish"
+    found = sorted({item.kind for item in personal_data.personal(text)})
+    if found:
+        return (
+            f"{story.ref}: the public text still holds personal data ({', '.join(found)}); "
+            "edit the public text"
+        )
+    return None
+
+
 def public_story(
     session: Session, submission: Submission, *, data_dir: Path | None = None
 ) -> PublicStory:
-    """What may be published of a story; NotAllowed when it has no text to publish.
+    """What may be published of a story; NotAllowed when it has no text to publish or its
+    public text holds personal data.
 
     Rendition paths are relative to the data directory unless `data_dir` is given.
     """
-    text = submission.public_text or submission.text
-    if not text:
-        raise NotAllowed(f"{submission.ref} has no text to publish")
+    problem = public_text_problem(submission)
+    text = published_text(submission)
+    if problem is not None or text is None:
+        raise NotAllowed(problem or f"{submission.ref} has no text to publish")
     assert submission.id is not None
     return PublicStory(
         ref=submission.ref,
@@ -202,7 +228,8 @@ class ModeratorStory:
     state: str
     version: int
     text: str | None
-    public_text: str | None
+    public_text: str | None  # a moderator's edit, if any
+    published_text: str | None  # what would go out: the edit, or the text with personal data masked
     lang: str | None
     consent: str | None
     public_name: str | None  # only when consent is "named"
@@ -301,6 +328,7 @@ def moderator_story(session: Session, story: Submission) -> ModeratorStory:
         version=story.version,
         text=story.text,
         public_text=story.public_text,
+        published_text=published_text(story),
         lang=story.lang,
         consent=story.consent,
         public_name=public_name,

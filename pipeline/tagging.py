@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.personal_data import Found, find
 from pipeline.language import detect_language
 from pipeline.places import PlaceResult, resolve_place
-from pipeline.safety import Flag, find_flags, is_spam, spam_reasons, spam_score
+from pipeline.safety import is_spam, spam_reasons, spam_score
 from pipeline.themes import ThemeTag, rules_version, tag_themes
 
 
@@ -19,7 +20,7 @@ class TagResult:
     themes: tuple[ThemeTag, ...]
     place: PlaceResult | None  # holds the private exact point: use public_dict() for output
     lang: str
-    flags: tuple[Flag, ...]
+    flags: tuple[Found, ...]  # personal data and links; `spam` spans the whole text
     spam_score: float
     spam: bool
     spam_reasons: tuple[str, ...]
@@ -93,11 +94,11 @@ def tag_text(
     """Tag one story text (plus any shared location and photo GPS points); no database."""
     score = spam_score(text)
     spam = is_spam(text)
-    flags = list(find_flags(text))
+    flags = find(text)
     reasons = tuple(spam_reasons(text)) if spam else ()
     if spam:
         # the whole text is the span; `text` names the rules that matched (selling, chain, ...)
-        flags.append(Flag("spam", 0, len(text), ",".join(reasons)))
+        flags.append(Found("spam", 0, len(text), ",".join(reasons)))
     return TagResult(
         themes=tuple(tag_themes(text)),
         place=resolve_place(chat_point=chat_point, photo_points=photo_points, text=text),

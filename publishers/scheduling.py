@@ -13,7 +13,7 @@ from core.clock import as_utc, utcnow
 from core.errors import InvalidTransition, NotAllowed
 from core.lifecycle import transition
 from core.models import Campaign, Channel, Submission
-from core.projections import theme_slugs
+from core.projections import public_text_problem, theme_slugs
 from core.states import SOCIAL_CONSENTS, SubmissionState
 from core.stories import get_story
 from publishers import calendar, deliveries
@@ -30,6 +30,9 @@ def check_publishable(story: Submission, campaign: Campaign) -> None:
         raise NotAllowed(
             f"{story.ref}: consent {story.consent or 'missing'} does not allow social media"
         )
+    problem = public_text_problem(story)
+    if problem is not None:
+        raise NotAllowed(problem)
     check_open(campaign)
     if campaign.theme_filter and not set(theme_slugs(story)) & set(campaign.theme_filter):
         raise NotAllowed(f"{story.ref} has none of the themes of campaign {campaign.slug}")

@@ -22,6 +22,7 @@ def _story(**fields: Any) -> ModeratorStory:
         "version": 1,
         "text": None,
         "public_text": None,
+        "published_text": None,
         "lang": "id",
         "consent": None,
         "public_name": None,
@@ -110,3 +111,12 @@ def test_a_story_approved_for_social_media_offers_scheduling_first_internal_neve
     ]
     late = dataclasses.replace(approved, flags=({"kind": "photo_late"},))
     assert [b.action for b in cards.main_keyboard(late, "en")[-1]] == ["add_late_photos"]
+
+
+def test_the_card_shows_what_a_post_would_carry_when_personal_data_is_masked() -> None:
+    story = _story(
+        text="Rob di Oesapa, hubungi 081234567890",
+        published_text="Rob di Oesapa, hubungi [nomor HP]",
+    )
+    text = cards.card_text(story, "id", photos_sent=0, photos_missing=0)
+    assert "Yang akan terbit" in text and "hubungi [nomor HP]" in text

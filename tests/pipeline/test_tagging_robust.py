@@ -7,8 +7,9 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.personal_data import find as find_flags
+from core.personal_data import mask as redact
 from pipeline.gazetteer import by_id
-from pipeline.safety import find_flags, redact
 from pipeline.tagging import tag_text
 
 WORDS = st.sampled_from(
