@@ -18,7 +18,7 @@ import typer
 from sqlmodel import Session
 
 from cli import common
-from core.clock import parse_local_time
+from core.clock import format_local, parse_local_time
 from core.config import Settings
 from core.db import session_scope
 from core.errors import PesisirError
@@ -42,7 +42,7 @@ from publishers.channels_config import (
     resume_channel,
 )
 from publishers.deliveries import resolve
-from publishers.scheduling import autofill, schedule_story, unschedule
+from publishers.scheduling import autofill, move_post, schedule_story, unschedule
 from publishers.worker import run_worker
 
 campaign_app = typer.Typer(
@@ -432,6 +432,20 @@ def posts_mark_sent(
 ) -> None:
     """Record that an unknown post did go out (you found it on the channel)."""
     _resolve(delivery_id, DeliveryState.SENT, url)
+
+
+@posts_app.command("move")
+def posts_move(
+    delivery_id: int,
+    at: Annotated[str, typer.Option(help="Local time '2026-11-25 09:00' or ISO with offset.")],
+) -> None:
+    """Move a waiting post to another time (the campaign's dates apply)."""
+    with _session() as (session, settings):
+        when = parse_local_time(at, settings.timezone)
+        moved = move_post(session, delivery_id=delivery_id, at=when, actor=_actor())
+    typer.echo(
+        f"Post #{delivery_id} moved to {format_local(moved.scheduled_at, settings.timezone)}."
+    )
 
 
 @posts_app.command("cancel")

@@ -239,3 +239,14 @@ class Channel(SQLModel, table=True):
     paused_reason: str | None = None
     rate_per_minute: int | None = None
     created_at: datetime = created_column()
+
+
+class Installation(SQLModel, table=True):
+    """This installation, one row: its id makes idempotency keys unique to it, so two databases
+    posting to the same account can never take each other's posts for their own."""
+
+    __tablename__ = "installation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    install_id: str = Field(max_length=32)  # random, made by the migration that creates the table
+    created_at: datetime = created_column()

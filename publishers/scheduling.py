@@ -14,7 +14,7 @@ from core.errors import InvalidTransition, NotAllowed
 from core.lifecycle import transition
 from core.models import Campaign, Channel, Submission
 from core.projections import public_text_problem, theme_slugs
-from core.states import SOCIAL_CONSENTS, SubmissionState
+from core.states import SOCIAL_CONSENTS, DeliveryState, SubmissionState
 from core.stories import get_story
 from publishers import calendar, deliveries
 from publishers.campaigns import check_open, free_slots, get_campaign, is_active_at, next_free_slot
@@ -72,19 +72,19 @@ def schedule_story(
     targets: list[Channel] = [get_channel(session, name) for name in dict.fromkeys(names)]
     assert campaign.id is not None and story.id is not None
 
+    live = [
+        post for post in deliveries.live_posts(session, story.id) if post.campaign_id == campaign.id
+    ]
     if at is not None:
         when = as_utc(at)
         if not is_active_at(campaign, when):
             raise NotAllowed(f"{when.isoformat()} is outside the active dates of {campaign.slug}")
+        # Already in this campaign at another time: its posts move (a new time was asked for).
+        _move_all(session, story, campaign, live, when)
+    elif live:
+        when = min(post.scheduled_at for post in live)
     else:
-        live = [
-            post.scheduled_at
-            for post in deliveries.live_posts(session, story.id)
-            if post.campaign_id == campaign.id
-        ]
-        when = (
-            min(as_utc(value) for value in live) if live else next_free_slot(session, campaign, now)
-        )
+        when = next_free_slot(session, campaign, now)
 
     result: list[PlannedPost] = []
     for channel in targets:
@@ -113,6 +113,50 @@ def schedule_story(
     )
     logger.info("story %s scheduled in %s at %s", story.ref, campaign.slug, when.isoformat())
     return result
+
+
+def _move_all(
+    session: Session,
+    story: Submission,
+    campaign: Campaign,
+    live: list[PlannedPost],
+    when: datetime,
+) -> None:
+    """A story already in this campaign at another time: its posts move together, or not at all
+    when one of them is already being sent or out."""
+    moving = [post for post in live if post.scheduled_at != when]
+    stuck = [post for post in moving if post.state != DeliveryState.PENDING.value]
+    if stuck:
+        raise NotAllowed(
+            f"{story.ref} has posts in {campaign.slug} that are already {stuck[0].state}; "
+            "they cannot move (see pesisir posts list)"
+        )
+    for post in moving:
+        deliveries.move(session, post.id, when)
+
+
+def move_post(session: Session, *, delivery_id: int, at: datetime, actor: str) -> PlannedPost:
+    """Move one pending post to another time in its campaign (the calendar's drag); audited."""
+    post = deliveries.post(session, delivery_id)
+    story = get_story(session, post.submission_id)
+    when = as_utc(at)
+    if post.campaign_id is not None:
+        campaign = session.get(Campaign, post.campaign_id)
+        assert campaign is not None
+        check_open(campaign)
+        if not is_active_at(campaign, when):
+            raise NotAllowed(f"{when.isoformat()} is outside the active dates of {campaign.slug}")
+    if not deliveries.move(session, delivery_id, when):
+        raise InvalidTransition(f"post #{delivery_id} is {post.state}: only a waiting post moves")
+    audit.record(
+        session,
+        actor=actor,
+        action="move_post",
+        submission_id=story.id,
+        before={"delivery": delivery_id, "at": post.scheduled_at.isoformat()},
+        after={"delivery": delivery_id, "at": when.isoformat()},
+    )
+    return deliveries.post(session, delivery_id)
 
 
 def unschedule(

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from core import audit, notifications
 from core.clock import as_utc, utcnow
 from core.delivery_table import Delivery
 from core.errors import InvalidTransition, NotFound, StaleVersion
+from core.installation import install_id
 from core.lifecycle import transition
 from core.models import Contributor, Submission
 from core.states import DELIVERY_TRANSITIONS, DeliveryState, SubmissionState
@@ -60,9 +61,12 @@ class PlannedPost:
         )
 
 
-def idempotency_key(submission_id: int, campaign_id: int | None, channel_id: int) -> str:
-    """A stable key from the delivery's identity: a retry of the same post sends the same key."""
-    identity = f"pesisir:{submission_id}:{campaign_id or 0}:{channel_id}"
+def idempotency_key(
+    install: str, submission_id: int, campaign_id: int | None, channel_id: int
+) -> str:
+    """A stable key from the delivery's identity: a retry of the same post sends the same key.
+    The installation's id is part of it: another database's story #1 is another post."""
+    identity = f"pesisir:{install}:{submission_id}:{campaign_id or 0}:{channel_id}"
     return "sp" + hashlib.sha256(identity.encode()).hexdigest()[:30]
 
 
@@ -108,7 +112,7 @@ def plan(
     as it is; a cancelled one revived as a new post (new key, every field reset)."""
     now = utcnow()
     at = as_utc(at)
-    base = idempotency_key(submission_id, campaign_id, channel_id)
+    base = idempotency_key(install_id(session), submission_id, campaign_id, channel_id)
     row = session.exec(
         select(Delivery).where(
             Delivery.submission_id == submission_id,
@@ -134,6 +138,20 @@ def plan(
         change(session, D.PENDING, DELIVERIES.c.id == row.id, idempotency_key=key, **fields)
         session.refresh(row)
     return PlannedPost.of(row)
+
+
+def move(session: Session, delivery_id: int, at: datetime) -> bool:
+    """A pending post to another time; False when it is not pending (being sent, or out)."""
+    now = utcnow()
+    at = as_utc(at)
+    column = DELIVERIES.c
+    moved = session.execute(
+        update(Delivery)
+        .where(column.id == delivery_id, column.state == D.PENDING.value)
+        .values(scheduled_at=at, next_attempt_at=at, late_alerted_at=None, updated_at=now)
+        .returning(column.id)
+    )
+    return moved.first() is not None
 
 
 def cancel_pending(
@@ -219,6 +237,14 @@ def resolve(
     if target in (D.SENT, D.CANCELLED):
         publish_story_if_done(session, delivery.submission_id, actor=actor)
     return PlannedPost.of(delivery)
+
+
+def post(session: Session, delivery_id: int) -> PlannedPost:
+    """One post as planned, or NotFound."""
+    row = session.get(Delivery, delivery_id)
+    if row is None:
+        raise NotFound(f"no post #{delivery_id}")
+    return PlannedPost.of(row)
 
 
 def live_posts(session: Session, submission_id: int) -> list[PlannedPost]:

@@ -23,8 +23,9 @@ def change(
     allows (`core.states.DELIVERY_TRANSITIONS`), setting `values` too; the ids moved, sorted."""
     column = DELIVERIES.c
     allowed = [state.value for state in delivery_sources(target)]
+    # An ORM-enabled UPDATE: rows this session already loaded see the change too.
     result = session.execute(
-        update(DELIVERIES)
+        update(Delivery)
         .where(*where, column.state.in_(allowed))
         .values(state=target.value, **values)
         .returning(column.id)

@@ -8,7 +8,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import core.models  # noqa: F401 - registers the tables
+import core.delivery_table
+import core.models  # noqa: F401 - registers the other tables
 from core.db import current_revision, make_engine, migrate
 
 

@@ -289,3 +289,27 @@ def test_publishers_of_one_account_share_the_session(
     # Another app password is another session.
     with pytest.raises(AuthError):
         publisher(fake, password="wrong").publish(Post(text="hai"), idempotency_key="d")
+
+
+def test_two_installations_posting_to_one_account_make_two_posts(
+    fake: FakeBluesky, tmp_path: Path, make_story: StoryFactory
+) -> None:
+    """Story #1 of one database and story #1 of another are two posts, not one overwritten:
+    the installation's id is part of every idempotency key."""
+    from core.db import make_engine, migrate, session_scope
+    from core.installation import install_id
+    from publishers.deliveries.planning import idempotency_key
+
+    keys = []
+    for name in ("first", "second"):
+        url = f"sqlite:///{tmp_path / name / 'pesisir.db'}"
+        migrate(url)
+        engine = make_engine(url)
+        with session_scope(engine) as session:
+            keys.append(idempotency_key(install_id(session), 1, 1, 1))
+        engine.dispose()
+    assert keys[0] != keys[1]
+    sender = publisher(fake)
+    for key in keys:
+        sender.publish(compose("bluesky", make_story(images=0), hashtags=[]), idempotency_key=key)
+    assert len(fake.records) == 2

@@ -14,6 +14,7 @@ from cli.main import app
 from core.clock import parse_local_time
 from core.config import Settings
 from core.errors import InvalidInput
+from core.delivery_table import Delivery
 from core.models import Notification, Submission
 from tests.publishers.dispatch_support import make_story
 
@@ -185,3 +186,38 @@ def test_photos_reach_the_outbox_and_retraction_removes_the_post(
     summary = retract_story(engine, settings, story_id)
     assert summary == {"cancelled": 0, "deleted": ["outbox"], "kept": []}
     assert not written.parent.exists()
+
+
+def test_scheduling_again_at_another_time_moves_the_posts_and_a_post_moves_alone(
+    run, engine: Engine, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    run("channel", "add", "outbox", "--kind", "outbox")
+    run("channel", "add", "kedua", "--kind", "outbox")
+    run("campaign", "create", "--default", "--channel", "outbox", "--channel", "kedua")
+    with Session(engine) as session:
+        ref = make_story(session, consent="anonymous").ref
+        session.commit()
+    run("schedule", ref, "--campaign", "adil-untuk-bumi", "--at", "2030-01-07 09:00")
+    out = run("schedule", ref, "--campaign", "adil-untuk-bumi", "--at", "2030-01-08 10:30")
+    assert "Tue 2030-01-08 10:30" in out
+    posts = json.loads(run("posts", "list", "--json"))
+    assert [p["at_local"] for p in posts] == ["Tue 2030-01-08 10:30"] * 2
+    run("posts", "move", str(posts[0]["id"]), "--at", "2030-01-09 07:00")
+    moved = {p["id"]: p["at_local"] for p in json.loads(run("posts", "list", "--json"))}
+    assert moved[posts[0]["id"]] == "Wed 2030-01-09 07:00"
+    assert moved[posts[1]["id"]] == "Tue 2030-01-08 10:30"
+    # A post that is out does not move, and the story's posts move together or not at all.
+    run("posts", "cancel", str(posts[1]["id"]))
+    assert "only a waiting post moves" in run(
+        "posts", "move", str(posts[1]["id"]), "--at", "2030-01-10 07:00", ok=False
+    )
+    with Session(engine) as session:
+        row = session.get(Delivery, posts[0]["id"])
+        assert row is not None
+        row.state = "sent"
+        session.add(row)
+        session.commit()
+    out = run(
+        "schedule", ref, "--campaign", "adil-untuk-bumi", "--at", "2030-01-11 09:00", ok=False
+    )
+    assert "already sent" in out

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from core.audit import history
 from core.delivery_table import Delivery
 from core.errors import InvalidTransition, NotAllowed
+from core.installation import install_id
 from core.models import Submission
 from core.projections import public_story
 from publishers.campaigns import create_campaign, set_paused
@@ -83,7 +84,10 @@ def test_schedule_creates_one_delivery_per_channel_and_audits(engine: Engine) ->
         assert {d.scheduled_at for d in made} == {datetime(2026, 11, 23, 1, 0, tzinfo=UTC)}
         assert all(d.next_attempt_at == d.scheduled_at and d.state == "pending" for d in made)
         keys = {d.idempotency_key for d in made}
-        assert keys == {idempotency_key(story.id or 0, d.campaign_id, d.channel_id) for d in made}
+        install = install_id(session)
+        assert keys == {
+            idempotency_key(install, story.id or 0, d.campaign_id, d.channel_id) for d in made
+        }
         assert len(keys) == 2
         session.refresh(story)
         assert story.state == "scheduled"

@@ -90,7 +90,9 @@ def _seed(
                     "next_attempt_at": due + timedelta(seconds=n),
                     "state": "pending",
                     "attempts": 0,
-                    "idempotency_key": idempotency_key(story_id, campaign_id, channel_id or 0),
+                    "idempotency_key": idempotency_key(
+                        "test", story_id, campaign_id, channel_id or 0
+                    ),
                     "created_at": PAST,
                     "updated_at": PAST,
                 }
