@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     # A post still unsent this long after its time is reported to the moderators' group (0: off).
     late_post_alert_minutes: float = 15.0
 
+    # Web dashboard and public media
+    # The address people and platforms reach this installation at (behind a reverse proxy: the
+    # proxy's https:// address); Instagram and Threads fetch photos from it.
+    public_base_url: str | None = None
+    # Signs session cookies and public media URLs; a long random string (keep it secret).
+    secret_key: SecretStr | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int | None = None  # `pesisir run` serves the dashboard beside the bot on this port
+    # How long a signed public media URL stays valid.
+    media_url_hours: float = 72.0
+
     log_level: str = "INFO"
 
     @field_validator("moderator_ids", mode="before")

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from core import audit, personal_data
 from core.errors import NotAllowed
 from core.models import Contributor, Media, Submission
-from core.states import AUDIO_KINDS, IMAGE_KINDS, Consent, SubmissionState
+from core.states import AUDIO_KINDS, IMAGE_KINDS, SOCIAL_CONSENTS, Consent, SubmissionState
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,33 @@ def public_text_problem(story: Submission) -> str | None:
             "edit the public text"
         )
     return None
+
+
+#: States in which a story's renditions may be fetched by a platform (it is on its way out).
+FETCHABLE_STATES = frozenset(
+    {
+        SubmissionState.APPROVED.value,
+        SubmissionState.SCHEDULED.value,
+        SubmissionState.PUBLISHED.value,
+    }
+)
+
+
+def rendition_is_public(session: Session, sha256: str) -> bool:
+    """True when a live story whose consent allows social media uses the photo with this digest
+    (its renditions may then be fetched by URL); False after withdrawal or for `internal`."""
+    found = session.exec(
+        select(Submission.id)
+        .join(Media, col(Media.submission_id) == Submission.id)
+        .where(
+            Media.sha256 == sha256,
+            col(Media.deleted_at).is_(None),
+            col(Submission.consent).in_(SOCIAL_CONSENTS),
+            col(Submission.state).in_(FETCHABLE_STATES),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def public_story(

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from cli.main import app
 from core.clock import parse_local_time
 from core.config import Settings
-from core.errors import InvalidInput
 from core.delivery_table import Delivery
+from core.errors import InvalidInput
 from core.models import Notification, Submission
 from tests.publishers.dispatch_support import make_story
 

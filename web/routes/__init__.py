@@ -1,0 +1,1 @@
+"""One router per resource, each included by `web.app.create_app`."""
