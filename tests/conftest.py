@@ -87,3 +87,14 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         telegram_token=None,
     )
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests save what a person should look at (screenshots, PDF pages):
+    `$PESISIR_ARTIFACTS_DIR` (CI's output folder, set by `.ci/run`), else `artifacts/`."""
+    folder = Path(
+        os.environ.get("PESISIR_ARTIFACTS_DIR") or Path(__file__).parents[1] / "artifacts"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
