@@ -1,5 +1,5 @@
 """`python -m cli` is the same as `pesisir`."""
 
-from cli.main import app
+from cli.main import main
 
-app()
+main()

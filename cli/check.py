@@ -12,6 +12,7 @@ from cli import checks
 from cli.checks import Check
 from cli.checks_telegram import check_telegram
 from core.config import Settings
+from core.logging_setup import redact
 
 MARKS = {True: "✓", False: "✗", None: "–"}
 
@@ -37,22 +38,9 @@ def run_checks() -> list[Check]:
 
 def _redacted(check: Check, settings: Settings) -> Check:
     """A last guard: no secret setting's value ever reaches the output, whatever quoted it."""
-    secrets = [
-        value.get_secret_value()
-        for value in (
-            settings.telegram_token,
-            settings.webhook_secret,
-            settings.mastodon_token,
-            settings.bluesky_app_password,
-            settings.wordpress_app_password,
-        )
-        if value is not None and value.get_secret_value()
-    ]
-    detail, hint = check.detail, check.hint
-    for secret in secrets:
-        detail = detail.replace(secret, "***")
-        hint = hint.replace(secret, "***") if hint else hint
-    return Check(check.check, check.ok, detail, hint)
+    secrets = settings.secret_values()
+    hint = redact(check.hint, secrets) if check.hint else check.hint
+    return Check(check.check, check.ok, redact(check.detail, secrets), hint)
 
 
 def check(

@@ -12,13 +12,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine
 
 from cli import common
 from core.config import Settings
-from core.db import current_revision, head_revision, is_sqlite, make_engine, session_scope
+from core.db import readiness, session_scope
 from core.errors import ConfigError
 from core.models import Channel
 from publishers.base import AuthError, PublishError, RetryableError, SetupHints
@@ -44,15 +42,11 @@ def load_settings() -> tuple[Settings | None, Check]:
     """The settings, or None and a ✗ with pydantic's messages (never the values given)."""
     try:
         settings = common.load_settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"PESISIR_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-            for error in exc.errors(include_input=False, include_url=False)
-        )
+    except ConfigError as exc:
         return None, Check(
             "settings",
             False,
-            problems,
+            "; ".join(str(exc).splitlines()),
             "fix these variables in .env or the environment (README, 'Settings')",
         )
     source = ".env and the environment" if Path(".env").is_file() else "the environment"
@@ -84,36 +78,8 @@ def check_data_dir(settings: Settings) -> Check:
 
 def check_database(settings: Settings) -> tuple[Engine | None, Check]:
     """The database answers and is at the newest migration; its engine when it is usable."""
-    url = settings.effective_database_url
-    shown = common.describe_url(url)
-    init = "run pesisir init (it creates or migrates the database)"
-    if is_sqlite(url):
-        database = make_url(url).database
-        # Connecting would create an empty file: say plainly that there is none yet.
-        if database and database != ":memory:" and not Path(database).exists():
-            return None, Check("database", False, f"no database at {database} yet", init)
-    engine = make_engine(url)
-    try:
-        current = current_revision(engine)
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        reason = str(getattr(exc, "orig", None) or type(exc).__name__).splitlines()[0]
-        return None, Check(
-            "database",
-            False,
-            f"{shown} does not answer: {reason}",
-            "check PESISIR_DATABASE_URL (host, port, user, database) and that the server runs",
-        )
-    head = head_revision()
-    if current is None:
-        engine.dispose()
-        return None, Check("database", False, f"{shown} has no tables yet", init)
-    if current != head:
-        engine.dispose()
-        return None, Check(
-            "database", False, f"{shown} is at migration {current}, the newest is {head}", init
-        )
-    return engine, Check("database", True, f"{shown} at migration {current} (the newest)")
+    engine, found = readiness(settings.effective_database_url)
+    return engine, Check("database", found.ready, found.detail, found.hint)
 
 
 def check_channels(engine: Engine, settings: Settings) -> list[Check]:

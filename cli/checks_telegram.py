@@ -77,6 +77,24 @@ async def check_telegram(settings: Settings) -> list[Check]:
         return [Check(BOT, False, f"the Bot API answered {type(exc).__name__}", BOTFATHER_HINT)]
 
 
+async def token_refused(settings: Settings) -> bool:
+    """True when Telegram refuses the token (network trouble is not a refusal: the bot
+    retries)."""
+    assert settings.telegram_token is not None
+    bot = Bot(
+        settings.telegram_token.get_secret_value(),
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_base_file_url,
+    )
+    try:
+        async with bot:
+            return False
+    except InvalidToken:
+        return True
+    except TelegramError:
+        return False
+
+
 def _describe_bot(me: User) -> str:
     if me.can_read_all_group_messages:
         reading = "privacy mode off: it reads every message in its groups"

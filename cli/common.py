@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine, make_url
+import typer
+from sqlalchemy.engine import Engine
 
+from core import config
 from core.config import Settings
-from core.db import get_engine, migrate
+from core.db import get_engine, migrate, readiness, sqlite_file
+from core.errors import ConfigError
 from core.logging_setup import configure_logging
 
 
 def load_settings() -> Settings:
-    """Read settings and configure logging once for this process."""
-    settings = Settings()
-    configure_logging(settings.log_level)
+    """Read settings (ConfigError names a wrong variable) and configure logging once."""
+    settings = config.load_settings()
+    configure_logging(settings.log_level, settings.secret_values())
     return settings
 
 
-def migrate_database(url: str) -> None:
-    """Bring the schema to the newest migration."""
-    migrate(url)
+def open_database(settings: Settings) -> Engine:
+    """The database of these settings as it is, for commands that read or decide: never
+    created or changed here; ConfigError says what is missing and how to make it."""
+    engine, found = readiness(settings.effective_database_url)
+    if engine is None:
+        raise ConfigError(f"{found.detail}: {found.hint}")
+    engine.dispose()
+    return get_engine(settings.effective_database_url)
 
 
-def engine_for(settings: Settings) -> Engine:
-    """The migrated engine for these settings."""
+def prepare_database(settings: Settings) -> Engine:
+    """Create or upgrade the database, for the commands that may (init, run, worker, demo);
+    says where it is when it had to be made."""
     url = settings.effective_database_url
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        typer.echo(f"Creating the database at {path}", err=True)
     migrate(url)
     return get_engine(url)
-
-
-def describe_url(url: str) -> str:
-    """The URL with any password hidden."""
-    return make_url(url).render_as_string(hide_password=True)

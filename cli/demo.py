@@ -20,13 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from bot.app import BotApp
-from cli import common
 from cli.demo_moderation import DEMO_GROUP_ID, moderators_decide
 from cli.demo_publishing import campaign_team_publishes, what_the_pipeline_found
 from cli.harness import running_bot, settings_for
-from core.config import Settings
-from core.db import make_engine, session_scope
+from core.config import Settings, load_settings
+from core.db import describe_url, make_engine, migrate, session_scope
 from core.i18n import t
+from core.logging_setup import configure_logging
 from core.models import Media, Submission
 from faketelegram import FakeBotAPI, FakeUser, button_texts
 from faketelegram.images import OESAPA, jpeg
@@ -95,7 +95,8 @@ async def mama_yuli_in_kupang_malay(ctx: DemoContext) -> None:
     yuli.send_album(photos)
     yuli.send_text(
         "Tadi malam air laut naik masuk rumah lai, sampe lutut. Beta pung dapur su rusak, "
-        "anak-anak tidor di tetangga pung rumah. Ini su ke tiga kali bulan ini."
+        "anak-anak tidor di tetangga pung rumah. Ini su ke tiga kali bulan ini. Kalau mau "
+        "tanya, telpon beta di 0812 3765 4410."
     )
     await ctx.user_does(yuli, "3 photos as an album, then the story in Kupang Malay")
     await ctx.press(yuli, "bot.saved.next")
@@ -171,7 +172,7 @@ def _report(ctx: DemoContext) -> None:
             )
     echo("\n== Where the data is")
     echo(f"  data directory: {ctx.settings.data_dir.resolve()}")
-    echo(f"  database:       {common.describe_url(ctx.settings.effective_database_url)}")
+    echo(f"  database:       {describe_url(ctx.settings.effective_database_url)}")
     originals = ctx.settings.data_dir.resolve() / "private" / "originals"
     count = sum(1 for p in originals.rglob("*") if p.is_file()) if originals.exists() else 0
     files = "file" if count == 1 else "files"
@@ -198,7 +199,7 @@ def _prepare(data_dir: Path, keep: bool) -> None:
 async def run_demo(settings: Settings, steps: list[tuple[str, Step]] | None = None) -> DemoContext:
     """Start the fake Telegram and the real bot, play the steps, report; returns the context."""
     url = settings.effective_database_url
-    common.migrate_database(url)
+    migrate(url)
     engine = make_engine(url)
     try:
         async with FakeBotAPI() as fake:
@@ -217,18 +218,16 @@ async def run_demo(settings: Settings, steps: list[tuple[str, Step]] | None = No
         engine.dispose()
 
 
-def play(data_dir: Path, *, keep: bool, verbose: bool) -> None:
+def play(data_dir: Path, *, keep: bool, log_level: str) -> None:
     """Play two contributors against the real bot on a fake, offline Telegram."""
     _prepare(data_dir, keep)
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    settings = load_settings(
+        _env_file=None,
         data_dir=data_dir,
         database_url=None,
-        log_level="INFO" if verbose else "WARNING",
+        log_level=log_level,
         moderator_chat_id=DEMO_GROUP_ID,
         moderation_poll_seconds=0.2,
     )
-    from core.logging_setup import configure_logging
-
     configure_logging(settings.log_level)
     asyncio.run(run_demo(settings))

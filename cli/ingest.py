@@ -11,7 +11,7 @@ from pipeline import ingest_waiting
 def ingest() -> None:
     """Run the pipeline on every story still in 'received' (after a crash, for example)."""
     settings = common.load_settings()
-    engine = common.engine_for(settings)
+    engine = common.open_database(settings)
     done = ingest_waiting(engine, settings, older_than_seconds=0)
     for ref, state in done:
         typer.echo(f"{ref}: {state}")

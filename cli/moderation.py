@@ -50,9 +50,9 @@ def cli_actor() -> str:
 @contextmanager
 def _session() -> Iterator[Session]:
     """A committed session; a known error becomes a one-line message and exit code 1."""
-    settings = common.load_settings()
+    engine = common.open_database(common.load_settings())
     try:
-        with session_scope(common.engine_for(settings)) as session:
+        with session_scope(engine) as session:
             yield session
     except PesisirError as error:
         typer.echo(f"error: {error}", err=True)

@@ -64,7 +64,7 @@ def _actor() -> str:
 def _session() -> Iterator[tuple[Session, Settings]]:
     """A committed session; known errors become a kind message and exit code 1."""
     settings = common.load_settings()
-    engine = common.engine_for(settings)
+    engine = common.open_database(settings)
     try:
         with session_scope(engine) as session:
             yield session, settings
@@ -463,7 +463,7 @@ def worker(
 ) -> None:
     """Run dispatch alone (no bot) until Ctrl-C or SIGTERM; several may run on PostgreSQL."""
     settings = common.load_settings()
-    engine = common.engine_for(settings)
+    engine = common.prepare_database(settings)
     name = worker_id or f"{socket.gethostname()}-{os.getpid()}"
     stop = threading.Event()
     previous = {

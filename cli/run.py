@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from typing import Annotated
@@ -10,6 +11,8 @@ import typer
 
 from bot.app import run as run_bot
 from cli import common
+from cli.checks_telegram import BOTFATHER_HINT, token_refused
+from core.errors import ConfigError
 from publishers.worker import dispatch_job
 
 
@@ -31,7 +34,9 @@ def run(
             err=True,
         )
         raise typer.Exit(2)
-    engine = common.engine_for(settings)
+    if asyncio.run(token_refused(settings)):
+        raise ConfigError(f"Telegram refused PESISIR_TELEGRAM_TOKEN: {BOTFATHER_HINT}")
+    engine = common.prepare_database(settings)
     jobs = []
     if dispatch:
         # Dispatch runs on the bot's JobQueue beside its own periodic work, in a thread.

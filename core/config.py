@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.errors import ConfigError
+
 Language = Literal["id", "en"]
+
+#: Indonesia's zone abbreviations, as people write them, and the IANA names they mean.
+ZONE_ALIASES = {"WITA": "Asia/Makassar", "WIB": "Asia/Jakarta", "WIT": "Asia/Jayapura"}
+#: Settings holding a web address (checked at load: a typo must not surface as a crash later).
+URL_FIELDS = (
+    "telegram_base_url",
+    "telegram_base_file_url",
+    "webhook_url",
+    "mastodon_base_url",
+    "bluesky_service",
+    "wordpress_url",
+    "public_base_url",
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -87,6 +105,95 @@ class Settings(BaseSettings):
             return [value]
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        """SQLite or PostgreSQL through psycopg; `postgres://` and `postgresql://` are read as
+        `postgresql+psycopg://` (the driver we ship)."""
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            raise ValueError(
+                "is not a database URL; write sqlite:////absolute/path/pesisir.db or "
+                "postgresql+psycopg://user@host:5432/database"
+            )
+        if scheme in {"postgres", "postgresql"}:
+            return f"postgresql+psycopg://{rest}"
+        if scheme not in {"sqlite", "postgresql+psycopg"}:
+            raise ValueError(
+                f"{scheme}:// is not supported; use sqlite:///… or postgresql+psycopg://…"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        """An IANA time zone name (WITA, WIB and WIT are understood)."""
+        name = ZONE_ALIASES.get(value.strip().upper(), value.strip())
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                "is not a time zone name; use an IANA name such as Asia/Makassar (WITA), "
+                "Asia/Jakarta (WIB) or Asia/Jayapura (WIT)"
+            ) from None
+        return name
+
+    @field_validator(*URL_FIELDS)
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        """A web address with http:// or https:// and a host."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("is not a web address; write it in full, with https://")
+        return value.strip()
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        """One of Python's level names."""
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
+    @field_validator("review_reminder_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        """A local time HH:MM."""
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+        if match is None:
+            raise ValueError("is not a time of day; write it as HH:MM, e.g. 08:00")
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """1–256 of A-Z a-z 0-9 _ - (what Telegram accepts as secret_token)."""
+        allowed = re.compile(r"[A-Za-z0-9_-]{1,256}")
+        if value is not None and not allowed.fullmatch(value.get_secret_value()):
+            raise ValueError("may only hold 1 to 256 of A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir(cls, value: Path) -> Path:
+        """A folder (made when missing by the commands that create data), not a file."""
+        if value.exists() and not value.is_dir():
+            raise ValueError("is a file, not a folder; point it at a folder")
+        return value
+
+    def secret_values(self) -> list[str]:
+        """The values of every secret setting, for redaction wherever text leaves the process."""
+        return [
+            value.get_secret_value()
+            for value in (getattr(self, name) for name in type(self).model_fields)
+            if isinstance(value, SecretStr) and value.get_secret_value()
+        ]
+
     @property
     def effective_database_url(self) -> str:
         """The database URL: PESISIR_DATABASE_URL, or a SQLite file in the data directory."""
@@ -100,7 +207,18 @@ class Settings(BaseSettings):
         return self.outbox_dir or self.data_dir / "outbox"
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+def describe_errors(error: ValidationError) -> str:
+    """One line per wrong setting, naming its variable (never its value: it may be a secret)."""
+    return "\n".join(
+        f"PESISIR_{'_'.join(str(part) for part in problem['loc']).upper()}: "
+        + problem["msg"].removeprefix("Value error, ")
+        for problem in error.errors(include_url=False, include_input=False)
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment and `.env`; ConfigError names each wrong variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(describe_errors(error)) from None

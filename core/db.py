@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import ColumnElement, Select, Table, event, inspect, update
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -28,9 +30,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # Database errors must not carry story text or ids into logs and error columns.
     kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -97,6 +96,61 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """The newest migration's revision: what `migrate` brings a database to."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a database can be used as it is: `detail` says what was found, `hint` the fix."""
+
+    ready: bool
+    detail: str
+    hint: str | None = None
+
+
+def describe_url(url: str) -> str:
+    """The URL with any password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL and in-memory SQLite)."""
+    if not is_sqlite(url):
+        return None
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def readiness(url: str) -> tuple[Engine | None, Readiness]:
+    """Open the database at `url` without creating or changing anything; its engine when it
+    exists and is at the newest migration."""
+    init = "create or upgrade it with: pesisir init"
+    shown = describe_url(url)
+    path = sqlite_file(url)
+    # Connecting to SQLite would create an empty file: say plainly that there is none instead.
+    if path is not None and not path.exists():
+        hint = f"{init} (or set PESISIR_DATA_DIR / PESISIR_DATABASE_URL to where your data is)"
+        return None, Readiness(False, f"no database at {path}", hint)
+    engine = make_engine(url)
+    try:
+        current = current_revision(engine)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        reason = str(getattr(error, "orig", None) or type(error).__name__).strip().splitlines()
+        return None, Readiness(
+            False,
+            f"{shown} does not answer: {reason[0] if reason else type(error).__name__}",
+            "check PESISIR_DATABASE_URL (host, port, user, database) and that the server runs",
+        )
+    head = head_revision()
+    if current is None:
+        engine.dispose()
+        return None, Readiness(False, f"{shown} has no Suara Pesisir tables yet", init)
+    if current != head:
+        engine.dispose()
+        return None, Readiness(
+            False, f"{shown} is at migration {current}, this version needs {head}", init
+        )
+    return engine, Readiness(True, f"{shown} at migration {current} (the newest)")
 
 
 def claim_rows(

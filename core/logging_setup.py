@@ -1,25 +1,71 @@
-"""Logging configured once per entry point; noisy or leaky loggers kept quiet."""
+"""Logging configured once per entry point: every line redacted, leaky loggers kept quiet.
+
+Secrets reach log output by three roads: a message that quotes one, an exception whose text holds
+one (python-telegram-bot's `InvalidToken: The token `…` was rejected`), and an uncaught traceback
+that bypasses logging. The formatter redacts the whole rendered line, traceback included; the
+crash hooks send uncaught exceptions through the same formatter.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 import sys
+import threading
+from collections.abc import Iterable
+from types import TracebackType
 
-# Bot API URLs carry the token in the path (/bot<token>/method): never let one reach a log.
-_TOKEN_RE = re.compile(r"bot\d+:[A-Za-z0-9_-]{20,}")
+# A Telegram bot token (`<bot id>:<35 characters>`), with or without the `bot` of API URLs.
+_TOKEN_RE = re.compile(r"(?<![0-9])[0-9]{5,}:[A-Za-z0-9_-]{30,}")
+REDACTED = "<redacted>"
+_secrets: set[str] = set()
+
+# Loggers whose DEBUG lines carry secrets or private data: request URLs with the bot token
+# (httpx, httpcore, urllib3), whole updates with ids, names and coordinates (telegram), and
+# the EXIF of photos with GPS and camera serials (PIL, exifread, pyvips). Never below WARNING.
+QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "telegram.ext.Updater",
+    "apscheduler",
+    "alembic",
+    "PIL",
+    "exifread",
+    "pyvips",
+    "multipart",
+    "faster_whisper",
+)
 
 
-class RedactTokens(logging.Filter):
-    """Replace anything shaped like a Telegram bot token with a placeholder."""
+def _usable(values: Iterable[str | None]) -> set[str]:
+    # Very short values would redact ordinary words; no real secret is that short.
+    return {value for value in values if value and len(value) >= 6}
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the rendered message in place; always keep the record."""
-        message = record.getMessage()
-        redacted = _TOKEN_RE.sub("bot<redacted>", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+
+def register_secrets(values: Iterable[str | None]) -> None:
+    """From now on redact exactly these values wherever they appear (tokens of any shape)."""
+    _secrets.clear()
+    _secrets.update(_usable(values))
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with every registered secret, the given `secrets` and anything shaped like a
+    bot token replaced."""
+    for secret in sorted(_secrets | _usable(secrets), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _TOKEN_RE.sub(REDACTED, text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats the whole record (message, exception, stack), then redacts it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The redacted line; the record's cached exception text is redacted too."""
+        line = redact(super().format(record))
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return line
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -35,16 +81,33 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Set up the root logger; httpx and friends stay at WARNING (their URLs hold the token)."""
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    logging.getLogger("pesisir.crash").critical(
+        "uncaught %s", kind.__name__, exc_info=(kind, error, trace)
+    )
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def configure_logging(level: str = "INFO", secrets: Iterable[str | None] = ()) -> None:
+    """Set up the root logger with a redacting formatter; leaky loggers stay at WARNING."""
+    register_secrets(secrets)
     handler = _CurrentStderrHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactTokens())
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "urllib3", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     # python-telegram-bot's DEBUG lines print whole updates and API calls (Telegram ids, names,
     # texts, coordinates): never below INFO, even when we debug.
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))
+    logging.captureWarnings(True)
+    # Tracebacks nobody caught go through the same redacting handler instead of raw stderr.
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread

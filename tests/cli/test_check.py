@@ -207,7 +207,7 @@ def test_a_database_not_migrated_says_pesisir_init(tmp_path: Path) -> None:
     code, found = as_json(env)
     assert code == 1
     assert found["database"]["ok"] is False
-    assert "no tables" in found["database"]["detail"]
+    assert "no Suara Pesisir tables" in found["database"]["detail"]
     assert "pesisir init" in found["database"]["hint"]
     assert found["channels"]["ok"] is None
     migrate(env["PESISIR_DATABASE_URL"])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +49,41 @@ def test_run_without_a_token_explains(monkeypatch: pytest.MonkeyPatch, tmp_path:
     result = CliRunner().invoke(app, ["run"])
     assert result.exit_code == 2
     assert "BotFather" in result.output
+
+
+def test_the_whole_flow_at_debug_logs_nothing_private(tmp_path: Path) -> None:
+    """The demo as a real process with PESISIR_LOG_LEVEL=DEBUG, as someone chasing a problem
+    would run it: its log (standard error; the narration is standard output) holds no token,
+    Telegram id, name, phone number, coordinate or camera metadata."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PESISIR_")}
+    finished = subprocess.run(
+        [sys.executable, "-m", "cli", "demo", "--data-dir", "demo", "--log-level", "DEBUG"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    log = finished.stderr
+    assert finished.returncode == 0, log[-2000:]
+    assert " DEBUG " in log and "0812" in finished.stdout  # it ran at DEBUG; the phone was sent
+    private = [
+        "AAFakeTokenForSuaraPesisirDemo",  # the demo bot's token
+        "610001",
+        "610002",
+        "620001",
+        "1001000000001",  # Telegram ids of Yuli, Maria, Ana and the group
+        "0812",
+        "3765",
+        "4410",  # the phone number Yuli wrote
+        "10.148",
+        "123.634",
+        "10,148",
+        "123,634",  # Oesapa, from the chat and the photo GPS
+        "GPS",
+        "Galaxy",
+        "Samsung",  # camera metadata of Maria's photo
+    ]
+    assert [word for word in private if word in log] == []
+    assert re.findall(r"\b(?:Yuli|Maria|Ana)\b", log) == []
