@@ -312,6 +312,7 @@ def _removed(lang: str, erased: erasure.Erased, *, whole: bool = False) -> str:
         ("removed_files", erased.files),
         ("posts_cancelled", erased.posts_cancelled),
         ("posts_taken_down", erased.posts_taken_down),
+        ("posts_stopping", erased.posts_stopping),
         ("posts_left", erased.posts_left),
     ]
     lines += [t(lang, f"bot.erase.{key}", count=count) for key, count in counted if count]

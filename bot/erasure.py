@@ -37,12 +37,14 @@ class Erased:
     posts_cancelled: int = 0  # scheduled posts that will not go out
     posts_taken_down: int = 0  # published posts deleted from their platform
     posts_left: int = 0  # published posts the team must remove by hand (listed for them)
+    posts_stopping: int = 0  # being sent at that moment: taken down as soon as they are out
 
     def add_retraction(self, result: dict[str, Any]) -> None:
         """Count what `retract_story` did."""
         self.posts_cancelled += int(result.get("cancelled") or 0)
         self.posts_taken_down += len(result.get("deleted") or [])
         self.posts_left += len(result.get("kept") or [])
+        self.posts_stopping += len(result.get("sending") or [])
 
 
 def _erase(session: Session, store: MediaStore, story: Submission, erased: Erased) -> None:

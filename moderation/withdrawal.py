@@ -32,13 +32,18 @@ def withdraw_and_erase(
         transition(session, story, SubmissionState.WITHDRAWN, actor=actor, action="withdraw")
         story.withdrawn_at = utcnow()
     assert story.id is not None
-    cancelled = deliveries.cancel_pending(session, submission_id=story.id)
+    cancelled = deliveries.cancel_pending(session, submission_id=story.id, also_failed=True)
     removed_files = erase_media(session, store, story)
     story.text = story.public_text = story.place_text = None
     story.chat_lat = story.chat_lon = story.exact_lat = story.exact_lon = None
-    story.place_evidence = None
+    # The place as resolved is the contributor's place too (the message says it went).
+    story.place_id = story.place_name = story.place_kind = None
+    story.place_source = story.place_evidence = None
     story.themes, story.flags = [], []
     story.questions = []  # the contributor's answers are their words too
+    # A moderator's note and the pipeline's errors may quote the text; a link to a duplicate
+    # ties the story to another one.
+    story.reject_note, story.pipeline_errors, story.duplicate_of_id = None, {}, None
     _forget_words(session, story)
     story.erased_at = utcnow()
     session.add(story)
@@ -98,8 +103,11 @@ def erase_media(session: Session, store: MediaStore, story: Submission) -> int:
         media.gps_lat = media.gps_lon = None
         media.renditions = {}
         media.telegram_file_id = media.file_unique_id = None
-        # What the file and the photo said: its name, when it was taken, the picture's hash.
-        media.file_name = media.taken_at = media.phash = None
+        # What the file and the photo said: its name, when it was taken, its fingerprints
+        # (content and picture hashes find the same photo elsewhere), size and dimensions.
+        media.file_name = media.taken_at = media.phash = media.sha256 = None
+        media.mime_type = media.media_group_id = None
+        media.size_bytes = media.width = media.height = media.duration_seconds = None
         media.deleted_at = media.deleted_at or utcnow()
         session.add(media)
     return removed_files

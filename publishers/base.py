@@ -156,6 +156,13 @@ class Publisher(Protocol):
         """The rules to compose with for this channel's own server (Mastodon reads its own)."""
         return self.rules
 
+    def clean_up(self, idempotency_key: str, *, ref: str) -> int:
+        """Remove what a publish of story `ref` with this key may have left behind without a
+        receipt (staging files, uploads no post uses); how many things went. Called when a
+        story is withdrawn. Default: a platform that leaves nothing behind."""
+        del idempotency_key, ref
+        return 0
+
     @classmethod
     def finish_post(
         cls, post: Post, story: PublicStory, *, credit: str, tags: Sequence[str]

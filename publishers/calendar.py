@@ -184,17 +184,11 @@ def story_before(session: Session, campaign_id: int, slot: datetime) -> int | No
     return None if found is None else int(found)
 
 
-#: Posts that may be out there, or may still make one.
-OUT_OR_COMING = [D.PENDING.value, D.SENT.value, D.UNKNOWN.value]
-
-
 def stories_with_posts(session: Session, submission_ids: Sequence[int]) -> set[int]:
-    """Which of these stories have a post out there or still coming."""
+    """Which of these stories have posts at all (any state: each may be out, coming, being
+    sent, retried, or have left something behind on its platform)."""
     rows = session.exec(
-        select(Delivery.submission_id).where(
-            col(Delivery.submission_id).in_(list(submission_ids)),
-            col(Delivery.state).in_(OUT_OR_COMING),
-        )
+        select(Delivery.submission_id).where(col(Delivery.submission_id).in_(list(submission_ids)))
     )
     return {int(row) for row in rows}
 
@@ -211,11 +205,15 @@ class OutPost:
     remote_id: str | None
     url: str | None
     receipt_extra: dict[str, Any]
+    idempotency_key: str | None = None
 
 
-def posts_out(session: Session, submission_id: int) -> list[OutPost]:
-    """A story's posts that are sent, being sent or of unknown fate, oldest first."""
-    states = [D.SENT.value, D.SENDING.value, D.UNKNOWN.value]
+def posts_out(
+    session: Session, submission_id: int, states: Sequence[str] | None = None
+) -> list[OutPost]:
+    """A story's posts that are sent, being sent or of unknown fate (or in `states`), oldest
+    first."""
+    states = states or [D.SENT.value, D.SENDING.value, D.UNKNOWN.value]
     rows = session.exec(
         select(Delivery, Channel)
         .join(Channel, col(Channel.id) == Delivery.channel_id)
@@ -232,6 +230,7 @@ def posts_out(session: Session, submission_id: int) -> list[OutPost]:
             remote_id=d.remote_id,
             url=d.remote_url,
             receipt_extra=dict((d.receipt or {}).get("extra") or {}),
+            idempotency_key=d.idempotency_key,
         )
         for d, channel in rows
     ]

@@ -23,7 +23,7 @@ from core.errors import ConfigError, NotAllowed
 from core.models import Submission
 from core.projections import PublicStory, public_story
 from core.states import SOCIAL_CONSENTS, DeliveryState, SubmissionState
-from publishers import deliveries, formatting, registry
+from publishers import deliveries, formatting, registry, retraction
 from publishers.base import (
     AuthError,
     ComposeError,
@@ -230,6 +230,16 @@ def _send(
         with session_scope(engine) as session:
             deliveries.record_sent(session, claim, receipt, clock(), timezone=settings.timezone)
         stats.sent += 1
+        if _withdrawn_meanwhile(engine, claim.submission_id):
+            # The contributor took the story back while it was being sent: take it down.
+            retraction.take_down_late(
+                engine,
+                publisher,
+                claim.delivery_id,
+                claim.submission_id,
+                actor=f"worker:{claim.worker_id}",
+            )
+            return
         # A separate transaction, after the sent row is committed: of two workers finishing
         # a story's last two posts, the later one sees both sent.
         with session_scope(engine) as session:
@@ -237,6 +247,13 @@ def _send(
                 session, claim.submission_id, actor=f"worker:{claim.worker_id}"
             ):
                 stats.published.append(claim.ref)
+
+
+def _withdrawn_meanwhile(engine: Engine, submission_id: int) -> bool:
+    with session_scope(engine) as session:
+        story = session.get(Submission, submission_id)
+        gone = (SubmissionState.WITHDRAWN.value, SubmissionState.ERASED.value)
+        return story is None or story.state in gone
 
 
 def run_tick(

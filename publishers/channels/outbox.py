@@ -12,6 +12,7 @@ import logging
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,10 @@ from publishers.text import ChannelRules, no_limit
 logger = logging.getLogger(__name__)
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+#: A staging folder this old belongs to a write that was killed (a write takes milliseconds).
+STALE_STAGING_SECONDS = 600.0
 
 
 def folder_name(idempotency_key: str) -> str:
@@ -87,9 +92,30 @@ class OutboxPublisher(Publisher):
             extra={"folder": str(folder)},
         )
 
+    def clean_up(
+        self, idempotency_key: str, *, ref: str = "", older_than_seconds: float = 0.0
+    ) -> int:
+        """Remove staging folders a killed write of this key left (they hold the story's text
+        and photos); how many."""
+        if not self.directory.exists():
+            return 0
+        key = folder_name(idempotency_key)
+        cutoff = time.time() - older_than_seconds
+        leftovers = [
+            path
+            for path in self.directory.glob(f"*/.{key}-*")
+            if path.is_dir() and path.stat().st_mtime <= cutoff
+        ]
+        for path in leftovers:
+            shutil.rmtree(path, ignore_errors=True)
+        return len(leftovers)
+
     def publish(self, post: Post, *, idempotency_key: str) -> Receipt:
         """Write `post` once per key; a rerun with the same key returns the same receipt."""
         key = folder_name(idempotency_key)
+        # A write of this key killed earlier left a staging folder: remove it. Only old ones:
+        # a worker whose lease ran out may still be writing its own.
+        self.clean_up(idempotency_key, older_than_seconds=STALE_STAGING_SECONDS)
         existing = self._existing(key)
         if existing is not None:
             logger.info("outbox post %s already written", key)

@@ -1,12 +1,18 @@
 """WordPress REST API with an Application Password: media, tags by id, then the post.
 
 WordPress has no idempotency and silently renames a duplicate slug (`cerita-sp-42-2`), so the
-post's slug is deterministic (from the story ref) and looked up before anything is created.
+post's slug is deterministic (the story ref and a digest of the delivery's idempotency key, so
+two installations posting to one site never take each other's posts) and looked up before
+anything is created. Uploads are named from the slug too: an upload an interrupted publish left
+is found and reused, attached to the post once it exists, and deleted with it (WordPress
+deletes the resized copies with the original); `clean_up` removes what a withdrawn story's
+interrupted publish left.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import html
 import logging
 import re
@@ -59,6 +65,11 @@ def slug_for(ref: str) -> str:
     ascii_ref = unicodedata.normalize("NFKD", ref).encode("ascii", "ignore").decode()
     core = re.sub(r"[^a-z0-9]+", "-", ascii_ref.lower()).strip("-")
     return f"cerita-{core or 'tanpa-ref'}"
+
+
+def post_slug(slug: str, idempotency_key: str) -> str:
+    """The slug a delivery publishes under: the story's slug and six hex digits of its key."""
+    return f"{slug}-{hashlib.sha256(idempotency_key.encode()).hexdigest()[:6]}"
 
 
 def title_for(story_text: str, fallback: str) -> str:
@@ -221,6 +232,18 @@ class WordPressPublisher(Publisher):
         found = self._request("GET", "/wp/v2/posts", params={"slug": slug, "status": "any"})
         return found[0] if isinstance(found, list) and found else None
 
+    def _media(self, **params: Any) -> list[dict[str, Any]]:
+        found = self._request("GET", "/wp/v2/media", params={"per_page": 100, **params})
+        return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
+
+    def _upload_once(self, image: PostImage, name: str) -> dict[str, Any]:
+        """Upload `image` as `<name>.jpg`, or reuse the upload an interrupted publish left."""
+        for item in self._media(slug=name):
+            if item.get("slug") == name:
+                logger.info("wordpress upload %s already there as %s", name, item.get("id"))
+                return item
+        return self._upload(image, f"{name}.jpg")
+
     def _upload(self, image: PostImage, file_name: str) -> dict[str, Any]:
         media: dict[str, Any] = self._request(
             "POST",
@@ -253,12 +276,15 @@ class WordPressPublisher(Publisher):
         """Create the article once: a post with this slug already there is the receipt."""
         if not post.slug:
             raise PermanentError("a WordPress post needs a slug (compose sets one)")
-        existing = self.find_by_slug(post.slug)
+        slug = post_slug(post.slug, idempotency_key)
+        existing = self.find_by_slug(slug)
         if existing is not None:
-            logger.info("wordpress post %s already exists as %s", post.slug, existing["id"])
-            return _receipt(existing, reused=True)
+            logger.info("wordpress post %s already exists as %s", slug, existing["id"])
+            attached = self._media(parent=existing["id"])
+            self._attach(attached, int(existing["id"]))
+            return _receipt(existing, reused=True, media=[int(m["id"]) for m in attached])
         media = [
-            self._upload(image, f"{post.slug}-{number}.jpg")
+            self._upload_once(image, f"{slug}-{number}")
             for number, image in enumerate(post.images, start=1)
         ]
         body = post.html or post.text
@@ -270,36 +296,78 @@ class WordPressPublisher(Publisher):
             "title": html.escape(post.title or post.slug),
             "content": body,
             "status": self.status,
-            "slug": post.slug,
+            "slug": slug,
             "tags": [self.tag_id(tag) for tag in post.hashtags],
         }
         if media:
             payload["featured_media"] = int(media[0]["id"])
         created = self._request("POST", "/wp/v2/posts", json=payload)
-        if created.get("slug") != post.slug:
+        if created.get("slug") != slug:
             logger.warning(
-                "wordpress renamed slug %s to %s: another post had it",
-                post.slug,
-                created.get("slug"),
+                "wordpress renamed slug %s to %s: another post had it", slug, created.get("slug")
             )
-        return _receipt(created, reused=False)
+        # Attached, the uploads belong to the post: WordPress lists them with it, and our
+        # delete finds them even when the receipt was lost.
+        self._attach(media, int(created["id"]))
+        return _receipt(created, reused=False, media=[int(m["id"]) for m in media])
+
+    def _attach(self, media: Sequence[Mapping[str, Any]], post_id: int) -> None:
+        for item in media:
+            if item.get("post") != post_id:
+                self._request("POST", f"/wp/v2/media/{item['id']}", json={"post": post_id})
 
     def delete(self, receipt: Receipt) -> bool:
-        """Delete the post for good (`force=true`, not the trash); gone already counts."""
+        """Delete the post and its uploads for good (`force=true`, not the trash; WordPress
+        removes the resized copies with each upload); gone already counts."""
+        media = {int(m) for m in receipt.extra.get("media") or []}
+        media |= {int(m["id"]) for m in self._media(parent=receipt.remote_id)}
+        self._delete_post(int(receipt.remote_id))
+        for media_id in sorted(media):
+            self._delete_media(media_id)
+        return True
+
+    def _delete_post(self, post_id: int) -> None:
         self._request(
             "DELETE",
-            f"/wp/v2/posts/{receipt.remote_id}",
+            f"/wp/v2/posts/{post_id}",
             params={"force": "true"},
             accept_codes=frozenset({"rest_post_invalid_id"}),
         )
-        return True
+
+    def _delete_media(self, media_id: int) -> None:
+        self._request(
+            "DELETE",
+            f"/wp/v2/media/{media_id}",
+            params={"force": "true"},
+            accept_codes=frozenset({"rest_post_invalid_id"}),
+        )
+
+    def clean_up(self, idempotency_key: str, *, ref: str) -> int:
+        """Delete what a publish under this key left without a receipt: the post, if it was
+        created, and every upload named after it; how many things went."""
+        slug = post_slug(slug_for(ref), idempotency_key)
+        removed = 0
+        post = self.find_by_slug(slug)
+        if post is not None:
+            self.delete(Receipt(remote_id=str(post["id"]), url=post.get("link")))
+            removed += 1
+        for item in self._media(search=slug):
+            if str(item.get("slug", "")).startswith(f"{slug}-"):
+                self._delete_media(int(item["id"]))
+                removed += 1
+        return removed
 
 
-def _receipt(post: Mapping[str, Any], *, reused: bool) -> Receipt:
+def _receipt(post: Mapping[str, Any], *, reused: bool, media: Sequence[int]) -> Receipt:
     return Receipt(
         remote_id=str(post["id"]),
         url=post.get("link"),
-        extra={"slug": post.get("slug"), "status": post.get("status"), "reused": reused},
+        extra={
+            "slug": post.get("slug"),
+            "status": post.get("status"),
+            "reused": reused,
+            "media": list(media),
+        },
     )
 
 

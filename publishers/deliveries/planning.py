@@ -160,10 +160,13 @@ def cancel_pending(
     submission_id: int,
     campaign_id: int | None = None,
     channel_ids: Sequence[int] | None = None,
+    also_failed: bool = False,
 ) -> int:
-    """Cancel a story's pending posts (of one campaign, or some channels); how many."""
+    """Cancel a story's pending posts (of one campaign, or some channels); how many. With
+    `also_failed`, failed ones too, so nobody can retry them (a withdrawal)."""
     column = DELIVERIES.c
-    where = [column.submission_id == submission_id, column.state == D.PENDING.value]
+    states = [D.PENDING.value, D.FAILED.value] if also_failed else [D.PENDING.value]
+    where = [column.submission_id == submission_id, column.state.in_(states)]
     if campaign_id is not None:
         where.append(column.campaign_id == campaign_id)
     if channel_ids:

@@ -24,9 +24,17 @@ async def test_hapus_one_story_deletes_its_files_and_keeps_a_tombstone(
     fake: FakeBotAPI, bot: BotApp, engine: Engine, bot_settings: Settings
 ) -> None:
     user = fake.user(901, "Yuli", "id")
-    await tell_story(user, photos=2, text="Cerita pertama.")
-    await tell_story(user, photos=1, text="Cerita kedua.")
+    await tell_story(user, photos=2, text="Air laut masuk rumah di Oesapa.")
+    await tell_story(user, photos=1, text="Pantai di Oesapa terkikis.")
     first, second = stories_of(engine, 901)
+    with Session(engine) as session:  # placed as the pipeline places a story named in its text
+        for story_id in (first.id, second.id):
+            story = session.get(Submission, story_id)
+            assert story is not None
+            story.place_id, story.place_name, story.place_kind = "oesapa", "Oesapa", "kelurahan"
+            story.place_source = "text"
+            session.add(story)
+        session.commit()
     assert len(_originals(bot_settings)) == 3
     user.command("hapus")
     [choose] = await user.settle()
@@ -38,13 +46,20 @@ async def test_hapus_one_story_deletes_its_files_and_keeps_a_tombstone(
     [answer] = await press(user, "bot.erase.yes_button")
     # The contributor is told what was removed (DESIGN.md, privacy rules).
     assert answer == (
-        f"{first.ref} sudah ditarik dan dihapus. 🗑\n• teks dan tempatnya\n"
-        "• 2 foto atau rekaman suara"
+        f"{first.ref} sudah ditarik dan dihapus. 🗑\n• teks, jawaban Anda, tempat dan temanya, "
+        "serta data yang tersimpan di foto (metadata dan sidik jarinya)\n"
+        "• 2 foto atau rekaman suara (filenya)\n"
+        f"Yang tersisa hanya catatan bahwa {first.ref} pernah ada (kode dan tanggalnya)."
     )
 
     first, second = stories_of(engine, 901)
     assert first.state == "erased" and first.text is None and second.state != "erased"
-    assert all(row.path is None for row in media_of(engine, first.id or 0))
+    # Nothing the story or its photos said remains: no place, no fingerprint, size or shape.
+    assert (first.place_id, first.place_name, first.place_kind, first.place_source) == (None,) * 4
+    for row in media_of(engine, first.id or 0):
+        kept = (row.path, row.sha256, row.phash, row.size_bytes, row.width, row.height)
+        assert kept == (None,) * 6 and row.mime_type is None
+    assert second.place_name and all(row.sha256 for row in media_of(engine, second.id or 0))
     assert len(_originals(bot_settings)) == 1  # only the second story's photo is left
     with Session(engine) as session:
         actions = session.exec(
@@ -69,8 +84,11 @@ async def test_hapus_everything_after_confirmation(
     await user.settle()
     assert await press(user, "bot.erase.all_button", "en") == [t("en", "bot.erase.confirm_all")]
     [done] = await press(user, "bot.erase.yes_button", "en")
-    assert done.startswith("All your data is deleted. 🗑\n• 2 stories: their text and place\n")
-    assert "• 2 photos or voice recordings" in done  # the story's photo and the draft's
+    assert done.startswith(
+        "All your data is deleted. 🗑\n• 2 stories: their text, your answers, their places and "
+        "themes, and what their photos said about themselves\n"
+    )
+    assert "• 2 photos or voice recordings (the files)" in done  # the story's photo and the draft's
 
     assert _originals(bot_settings) == []
     with Session(engine) as session:

@@ -123,7 +123,7 @@ class FakePlatform:
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
-        self._injected: deque[tuple[str | None, Response]] = deque()
+        self._injected: deque[tuple[str | None, str | None, Response]] = deque()
         self._lock = threading.Lock()
         fake = self
 
@@ -179,21 +179,27 @@ class FakePlatform:
         self.stop()
 
     def inject(
-        self, *responses: Response | tuple[int, dict[str, str], Any], path: str | None = None
+        self,
+        *responses: Response | tuple[int, dict[str, str], Any],
+        path: str | None = None,
+        method: str | None = None,
     ) -> None:
-        """Answer the next requests (to paths containing `path`, if given) with `responses`."""
+        """Answer the next requests (to paths containing `path`, with `method`, if given) with
+        `responses`."""
         with self._lock:
             for item in responses:
                 if isinstance(item, tuple):
                     status, headers, body = item
                     item = Response(status, body, headers)  # noqa: PLW2901
-                self._injected.append((path, item))
+                self._injected.append((path, method, item))
 
     def dispatch(self, request: Request) -> Response:
         with self._lock:
             self.requests.append(request)
             injected = None
-            for index, (path, response) in enumerate(self._injected):
+            for index, (path, method, response) in enumerate(self._injected):
+                if method is not None and method != request.method:
+                    continue
                 if path is None or path in request.path or path in str(request.query):
                     del self._injected[index]
                     injected = response

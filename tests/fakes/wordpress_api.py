@@ -6,6 +6,12 @@ and `/?rest_route=`, raw-body media with `Content-Disposition` (a non-image is t
 `term_exists` with `data.term_id`, duplicate slugs silently renamed `-2`, `status=any` lookups,
 `force=true` deletes, and `{"code", "message", "data": {"status"}}` error bodies.
 
+Media (attachments) as WordPress keeps them: a slug from the file name (a duplicate renamed
+`-2`), looked up by `slug`, `search` or `parent`; attached to a post by `POST /wp/v2/media/<id>
+{"post": id}`; deleted only with `force=true` (no trash for media: 501
+`rest_trash_not_supported`), which also removes the resized copies (`sizes`). Deleting a post
+moves its attachments to the top level (`post` 0), as `wp_delete_post` does.
+
 The user has a role whose capabilities are checked as WordPress checks them: uploads need
 `upload_files` (400 `rest_cannot_create`, WordPress's own status there), new tags
 `manage_categories` (403 `rest_cannot_create`), posts `edit_posts` and, to publish,
@@ -87,6 +93,11 @@ class FakeWordPress(FakePlatform):
                     "Sorry, you are not allowed to upload media on this site.",
                 )
             return self._upload(request)
+        if route == "/wp/v2/media" and method == "GET":
+            return Response(200, self._media_list(request))
+        media_match = re.fullmatch(r"/wp/v2/media/(\d+)", route)
+        if media_match:
+            return self._one_media(int(media_match.group(1)), request)
         if route == "/wp/v2/tags" and method == "GET":
             search = (request.param("search") or "").casefold()
             return Response(200, [t for t in self.tags.values() if search in t["name"].casefold()])
@@ -118,6 +129,9 @@ class FakeWordPress(FakePlatform):
                 return wp_error(404, "rest_post_invalid_id", "Invalid post ID.")
             if request.param("force") == "true":
                 del self.posts[post["id"]]
+                for item in self.media.values():  # wp_delete_post: children move up a level
+                    if item["post"] == post["id"]:
+                        item["post"] = 0
                 return Response(200, {"deleted": True, "previous": post})
             post["status"] = "trash"
             return Response(200, post)
@@ -164,14 +178,59 @@ class FakeWordPress(FakePlatform):
             )
         media_id = next(self._ids)
         name = disposition.split("filename=", 1)[1].strip('"')
+        slug = re.sub(r"[^a-z0-9-]+", "-", name.rsplit(".", 1)[0].lower()).strip("-")
+        taken = {m["slug"] for m in self.media.values()} | {p["slug"] for p in self.posts.values()}
+        candidate, n = slug, 2
+        while candidate in taken:  # WordPress renames silently, as for posts
+            candidate, n = f"{slug}-{n}", n + 1
         self.media_bytes[media_id] = request.body
+        base = f"{self.url}/wp-content/uploads/{candidate}"
         self.media[media_id] = {
             "id": media_id,
-            "source_url": f"{self.url}/wp-content/uploads/{name}",
+            "slug": candidate,
+            "post": int(request.param("post") or 0),
+            "source_url": f"{base}.jpg",
             "alt_text": request.param("alt_text") or "",
             "media_type": "image",
+            # The resized copies WordPress makes of every upload, public like the original.
+            "media_details": {"sizes": {"medium": {"source_url": f"{base}-300x225.jpg"}}},
         }
         return Response(201, self.media[media_id])
+
+    def _media_list(self, request: Request) -> list[dict[str, Any]]:
+        slugs = set(str(request.param("slug") or "").split(",")) - {""}
+        search = str(request.param("search") or "").casefold()
+        parent = request.param("parent")
+        return [
+            m
+            for m in self.media.values()
+            if (not slugs or m["slug"] in slugs)
+            and search in m["slug"].casefold()
+            and (parent is None or m["post"] in {int(p) for p in str(parent).split(",")})
+        ]
+
+    def _one_media(self, media_id: int, request: Request) -> Response:
+        item = self.media.get(media_id)
+        if item is None:
+            return wp_error(404, "rest_post_invalid_id", "Invalid post ID.")
+        if request.method == "POST":
+            data = request.json()
+            if "post" in data:
+                item["post"] = int(data["post"])
+            if "alt_text" in data:
+                item["alt_text"] = str(data["alt_text"])
+            return Response(200, item)
+        if request.method == "DELETE":
+            if request.param("force") != "true":
+                return wp_error(
+                    501,
+                    "rest_trash_not_supported",
+                    "The post does not support trashing. Set 'force=true' to delete.",
+                )
+            del self.media[media_id]
+            self.media_bytes.pop(media_id, None)
+            return Response(200, {"deleted": True, "previous": item})
+        return Response(200, item)
 
     def _create_tag(self, data: dict[str, Any]) -> Response:
         name = str(data.get("name") or "").strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -352,7 +353,8 @@ def test_a_story_erased_while_its_photos_are_processed_keeps_nothing(
     assert fired
     _, [media] = _load(engine, story_id)
     assert media.exif is None and media.gps_lat is None and media.renditions == {}
-    assert not store.rendition_dir(media.sha256 or "").exists()
+    assert media.sha256 is None  # not even the fingerprint of the photo
+    assert not store.rendition_dir(hashlib.sha256(photo).hexdigest()).exists()
 
 
 def test_typed_place_is_used_when_the_photo_gps_is_outside_ntt(

@@ -12,16 +12,17 @@ import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import requests
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from core.config import Settings
-from core.models import Contributor, Media, Submission
+from core.delivery_table import Delivery
+from core.models import Contributor, Media, Notification, Submission
 from publishers import registry
 from publishers.base import (
     ALWAYS,
@@ -35,8 +36,11 @@ from publishers.base import (
     SetupHints,
     UncertainError,
 )
+from publishers.campaigns import create_campaign
 from publishers.channels.mastodon import MastodonPublisher
 from publishers.channels.outbox import OutboxPublisher
+from publishers.channels_config import add_channel
+from publishers.scheduling import schedule_story
 from publishers.text import ChannelRules
 
 HINTS = SetupHints("set it up", "fix the token", "try again", "look at the config")
@@ -271,3 +275,58 @@ def make_stories(engine: Engine, count: int, **kwargs: Any) -> list[int]:
         ids = [make_story(session, **kwargs).id or 0 for _ in range(count)]
         session.commit()
     return ids
+
+
+# -- a scheduled world ---------------------------------------------------------------------------
+
+SLOT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 WITA
+
+
+def scheduled_world(
+    engine: Engine,
+    *,
+    stories: int = 1,
+    channels: tuple[tuple[str, str], ...] = (("mast", "test-scripted"),),
+    rate: int | None = None,
+    **story_kwargs: object,
+) -> list[int]:
+    """Channels, a campaign `adil` and `stories` stories scheduled at SLOT; their ids."""
+    with Session(engine) as session:
+        for name, kind in channels:
+            add_channel(
+                session, name=name, kind=kind, config={"channel": name}, rate_per_minute=rate
+            )
+        create_campaign(
+            session,
+            slug="adil",
+            name="Adil",
+            hashtags=["AdilUntukBumi"],
+            channels=[name for name, _ in channels],
+            slots="daily@09:00",
+        )
+        ids = []
+        for _ in range(stories):
+            story = make_story(session, **story_kwargs)  # type: ignore[arg-type]
+            schedule_story(
+                session,
+                submission_id=story.id or 0,
+                campaign_slug="adil",
+                at=SLOT,
+                channels=None,
+                actor="cli:test",
+            )
+            ids.append(story.id or 0)
+        session.commit()
+    return ids
+
+
+def all_deliveries(engine: Engine) -> list[Delivery]:
+    """Every delivery, oldest first."""
+    with Session(engine) as session:
+        return list(session.exec(select(Delivery).order_by(col(Delivery.id))))
+
+
+def moderator_alerts(engine: Engine) -> list[Notification]:
+    """Every notification for the moderators' group."""
+    with Session(engine) as session:
+        return list(session.exec(select(Notification).where(Notification.audience == "moderators")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -19,8 +19,8 @@ from core.models import Channel, Notification, Submission
 from core.states import DeliveryState
 from publishers import deliveries
 from publishers.base import Receipt
-from publishers.campaigns import create_campaign, set_paused
-from publishers.channels_config import add_channel, pause_channel
+from publishers.campaigns import set_paused
+from publishers.channels_config import pause_channel
 from publishers.deliveries import (
     backoff_seconds,
     claim_due,
@@ -29,7 +29,6 @@ from publishers.deliveries import (
     resolve,
 )
 from publishers.dispatcher import dispatch_due
-from publishers.retraction import retract_story
 from publishers.scheduling import schedule_story, unschedule
 from tests.fakes.mastodon_api import FakeMastodon, status_length
 from tests.fakes.server import Response
@@ -38,13 +37,15 @@ from tests.publishers.dispatch_support import (
     DELETED,
     HOOKS,
     SCRIPTS,
-    make_story,
+    SLOT,
+    all_deliveries,
+    moderator_alerts,
     register_test_publishers,
+    scheduled_world,
 )
 
 register_test_publishers()
 
-SLOT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 WITA
 AFTER = SLOT + timedelta(minutes=1)
 
 
@@ -56,62 +57,16 @@ def _clean_fakes() -> None:
     HOOKS.clear()
 
 
-def _world(
-    engine: Engine,
-    *,
-    stories: int = 1,
-    channels: tuple[tuple[str, str], ...] = (("mast", "test-scripted"),),
-    rate: int | None = None,
-    **story_kwargs: object,
-) -> list[int]:
-    """Channels, a campaign and `stories` stories scheduled at SLOT; their ids."""
-    with Session(engine) as session:
-        for name, kind in channels:
-            add_channel(
-                session, name=name, kind=kind, config={"channel": name}, rate_per_minute=rate
-            )
-        create_campaign(
-            session,
-            slug="adil",
-            name="Adil",
-            hashtags=["AdilUntukBumi"],
-            channels=[name for name, _ in channels],
-            slots="daily@09:00",
-        )
-        ids = []
-        for _ in range(stories):
-            story = make_story(session, **story_kwargs)  # type: ignore[arg-type]
-            schedule_story(
-                session,
-                submission_id=story.id or 0,
-                campaign_slug="adil",
-                at=SLOT,
-                channels=None,
-                actor="cli:test",
-            )
-            ids.append(story.id or 0)
-        session.commit()
-    return ids
-
-
-def _deliveries(engine: Engine) -> list[Delivery]:
-    with Session(engine) as session:
-        return list(session.exec(select(Delivery).order_by(col(Delivery.id))))
-
-
-def _alerts(engine: Engine) -> list[Notification]:
-    with Session(engine) as session:
-        return list(session.exec(select(Notification).where(Notification.audience == "moderators")))
-
-
 def test_claim_takes_only_due_rows_of_open_channels(engine: Engine) -> None:
-    _world(engine, stories=3, channels=(("mast", "test-scripted"), ("tele", "test-scripted")))
+    scheduled_world(
+        engine, stories=3, channels=(("mast", "test-scripted"), ("tele", "test-scripted"))
+    )
     with Session(engine) as session:
         pause_channel(session, "tele", "maintenance")
         session.commit()
     assert claim_due(engine, worker_id="w1", now=SLOT - timedelta(seconds=1)) == []
     claimed = claim_due(engine, worker_id="w1", now=AFTER)
-    rows = {d.id: d for d in _deliveries(engine)}
+    rows = {d.id: d for d in all_deliveries(engine)}
     assert len(claimed) == 3
     with Session(engine) as session:
         mast = session.exec(select(Channel).where(Channel.name == "mast")).one()
@@ -128,7 +83,7 @@ def test_claim_takes_only_due_rows_of_open_channels(engine: Engine) -> None:
 
 
 def test_concurrent_claims_never_overlap(engine: Engine) -> None:
-    _world(engine, stories=60)
+    scheduled_world(engine, stories=60)
     results: dict[str, list[int]] = {}
     barrier = threading.Barrier(4)
 
@@ -146,13 +101,13 @@ def test_concurrent_claims_never_overlap(engine: Engine) -> None:
         thread.join()
     everything = [i for got in results.values() for i in got]
     assert len(everything) == 60 and len(set(everything)) == 60
-    owners = {d.id: d.claimed_by for d in _deliveries(engine)}
+    owners = {d.id: d.claimed_by for d in all_deliveries(engine)}
     for worker, got in results.items():
         assert all(owners[i] == worker for i in got)
 
 
 def test_rate_limit_caps_claims_per_minute(engine: Engine, settings: Settings) -> None:
-    _world(engine, stories=5, rate=2)
+    scheduled_world(engine, stories=5, rate=2)
     first = dispatch_due(engine, settings, worker_id="w1", now=AFTER)
     assert (first.claimed, first.sent) == (2, 2)
     assert (
@@ -164,7 +119,9 @@ def test_rate_limit_caps_claims_per_minute(engine: Engine, settings: Settings) -
 
 
 def test_a_backlog_on_an_unlimited_channel_does_not_starve_a_limited_one(engine: Engine) -> None:
-    _world(engine, stories=30, channels=(("mast", "test-scripted"), ("tele", "test-scripted")))
+    scheduled_world(
+        engine, stories=30, channels=(("mast", "test-scripted"), ("tele", "test-scripted"))
+    )
     with Session(engine) as session:
         tele = session.exec(select(Channel).where(Channel.name == "tele")).one()
         tele.rate_per_minute = 3
@@ -172,14 +129,16 @@ def test_a_backlog_on_an_unlimited_channel_does_not_starve_a_limited_one(engine:
         session.commit()
         tele_id = tele.id
     claimed = set(claim_due(engine, worker_id="w1", now=AFTER, limit=20))
-    by_channel = [d.channel_id for d in _deliveries(engine) if d.id in claimed]
+    by_channel = [d.channel_id for d in all_deliveries(engine) if d.id in claimed]
     assert len(by_channel) == 20 and by_channel.count(tele_id) == 3
 
 
 def test_sent_posts_publish_the_story_and_tell_the_contributor(
     engine: Engine, settings: Settings
 ) -> None:
-    [story_id] = _world(engine, channels=(("mast", "test-scripted"), ("tele", "test-scripted")))
+    [story_id] = scheduled_world(
+        engine, channels=(("mast", "test-scripted"), ("tele", "test-scripted"))
+    )
     SCRIPTS["tele"].append("retry:60")
     stats = dispatch_due(engine, settings, worker_id="w1", now=AFTER)
     assert (stats.sent, stats.retried, stats.published) == (1, 1, [])
@@ -187,7 +146,7 @@ def test_sent_posts_publish_the_story_and_tell_the_contributor(
         assert session.get(Submission, story_id).state == "scheduled"  # type: ignore[union-attr]
     stats = dispatch_due(engine, settings, worker_id="w1", now=AFTER + timedelta(hours=1))
     assert stats.sent == 1 and len(stats.published) == 1
-    rows = _deliveries(engine)
+    rows = all_deliveries(engine)
     assert {d.state for d in rows} == {"sent"}
     assert all(d.remote_id and d.remote_url and d.sent_at and d.receipt for d in rows)
     # The composed post carried the campaign hashtag and the consented credit, no coordinates.
@@ -209,10 +168,10 @@ def test_sent_posts_publish_the_story_and_tell_the_contributor(
 def test_retryable_error_backs_off_honouring_retry_after(
     engine: Engine, settings: Settings
 ) -> None:
-    _world(engine)
+    scheduled_world(engine)
     SCRIPTS["mast"].append("retry:600")
     dispatch_due(engine, settings, worker_id="w1", now=AFTER)
-    [row] = _deliveries(engine)
+    [row] = all_deliveries(engine)
     assert row.state == "pending" and row.attempts == 1 and "429" in (row.last_error or "")
     assert row.next_attempt_at is not None
     waited = (row.next_attempt_at - AFTER).total_seconds()
@@ -239,25 +198,25 @@ def test_backoff_is_capped_exponential_with_jitter() -> None:
 
 
 def test_retries_run_out_into_failed(engine: Engine, settings: Settings) -> None:
-    _world(engine)
+    scheduled_world(engine)
     SCRIPTS["mast"].extend(["retry"] * deliveries.MAX_ATTEMPTS)
     at = AFTER
     for _ in range(deliveries.MAX_ATTEMPTS):
         dispatch_due(engine, settings, worker_id="w1", now=at)
         at += timedelta(hours=2)
-    [row] = _deliveries(engine)
+    [row] = all_deliveries(engine)
     assert row.state == "failed" and row.attempts == deliveries.MAX_ATTEMPTS
-    assert [a.kind for a in _alerts(engine)] == ["delivery_failed"]
+    assert [a.kind for a in moderator_alerts(engine)] == ["delivery_failed"]
 
 
 def test_permanent_error_fails_and_alerts_moderators(engine: Engine, settings: Settings) -> None:
-    [story_id] = _world(engine)
+    [story_id] = scheduled_world(engine)
     SCRIPTS["mast"].append("permanent")
     stats = dispatch_due(engine, settings, worker_id="w1", now=AFTER)
     assert stats.failed == 1
-    [row] = _deliveries(engine)
+    [row] = all_deliveries(engine)
     assert row.state == "failed" and "caption too long" in (row.last_error or "")
-    [alert] = _alerts(engine)
+    [alert] = moderator_alerts(engine)
     assert alert.kind == "delivery_failed" and alert.submission_id == story_id
     assert alert.params["channel"] == "mast" and alert.params["campaign"] == "adil"
     assert "Maria" not in str(alert.params) and "731" not in str(alert.params)
@@ -268,7 +227,7 @@ def test_permanent_error_fails_and_alerts_moderators(engine: Engine, settings: S
 
 
 def test_auth_error_pauses_the_channel_and_alerts(engine: Engine, settings: Settings) -> None:
-    _world(engine, stories=3)
+    scheduled_world(engine, stories=3)
     SCRIPTS["mast"].append("auth")
     stats = dispatch_due(engine, settings, worker_id="w1", now=AFTER)
     assert (stats.claimed, stats.failed, stats.released) == (3, 1, 2)
@@ -276,21 +235,21 @@ def test_auth_error_pauses_the_channel_and_alerts(engine: Engine, settings: Sett
     with Session(engine) as session:
         channel = session.exec(select(Channel).where(Channel.name == "mast")).one()
         assert channel.paused and "401" in (channel.paused_reason or "")
-    states = sorted(d.state for d in _deliveries(engine))
+    states = sorted(d.state for d in all_deliveries(engine))
     assert states == ["failed", "pending", "pending"]
-    assert all(d.attempts == 0 for d in _deliveries(engine) if d.state == "pending")
-    assert [a.kind for a in _alerts(engine)] == ["channel_paused"]
+    assert all(d.attempts == 0 for d in all_deliveries(engine) if d.state == "pending")
+    assert [a.kind for a in moderator_alerts(engine)] == ["channel_paused"]
     assert dispatch_due(engine, settings, worker_id="w1", now=AFTER).claimed == 0
 
 
 def test_crash_mid_send_is_unknown_and_never_resent(engine: Engine, settings: Settings) -> None:
-    _world(engine)
+    scheduled_world(engine)
     SCRIPTS["mast"].append("crash")
     stats = dispatch_due(engine, settings, worker_id="w1", now=AFTER)
     assert stats.unknown == 1
-    [row] = _deliveries(engine)
+    [row] = all_deliveries(engine)
     assert row.state == "unknown"
-    assert [a.kind for a in _alerts(engine)] == ["delivery_unknown"]
+    assert [a.kind for a in moderator_alerts(engine)] == ["delivery_unknown"]
     assert (
         dispatch_due(engine, settings, worker_id="w1", now=AFTER + timedelta(days=1)).claimed == 0
     )
@@ -300,12 +259,12 @@ def test_crash_mid_send_is_unknown_and_never_resent(engine: Engine, settings: Se
 def test_uncertain_send_is_unknown_except_where_resending_is_safe(
     engine: Engine, settings: Settings
 ) -> None:
-    _world(engine, channels=(("mast", "test-scripted"), ("bsky", "test-idempotent")))
+    scheduled_world(engine, channels=(("mast", "test-scripted"), ("bsky", "test-idempotent")))
     SCRIPTS["mast"].append("uncertain")
     SCRIPTS["bsky"].append("uncertain")
     stats = dispatch_due(engine, settings, worker_id="w1", now=AFTER)
     assert (stats.unknown, stats.retried) == (1, 1)
-    assert sorted(d.state for d in _deliveries(engine)) == ["pending", "unknown"]
+    assert sorted(d.state for d in all_deliveries(engine)) == ["pending", "unknown"]
 
 
 def test_resend_safety_by_kind_and_mastodon_window() -> None:
@@ -323,7 +282,7 @@ def test_resend_safety_by_kind_and_mastodon_window() -> None:
 def test_expired_lease_becomes_unknown_but_idempotent_channels_resend(
     engine: Engine, settings: Settings
 ) -> None:
-    _world(engine, channels=(("mast", "test-scripted"), ("bsky", "test-idempotent")))
+    scheduled_world(engine, channels=(("mast", "test-scripted"), ("bsky", "test-idempotent")))
     claimed = claim_due(engine, worker_id="dead", now=AFTER, lease_seconds=60)
     assert len(claimed) == 2
     assert expire_leases(engine, AFTER + timedelta(seconds=59)) == {"unknown": 0, "pending": 0}
@@ -337,7 +296,7 @@ def test_expired_lease_becomes_unknown_but_idempotent_channels_resend(
         }
     assert by_channel["mast"].state == "unknown"
     assert by_channel["bsky"].state == "pending"
-    assert [a.kind for a in _alerts(engine)] == ["delivery_unknown"]
+    assert [a.kind for a in moderator_alerts(engine)] == ["delivery_unknown"]
     stats = dispatch_due(engine, settings, worker_id="w2", now=AFTER + timedelta(seconds=62))
     assert stats.sent == 1 and not CALLS["mast"]
     [(key, _post)] = CALLS["bsky"]
@@ -347,38 +306,38 @@ def test_expired_lease_becomes_unknown_but_idempotent_channels_resend(
 def test_a_slow_send_that_finishes_after_its_lease_still_records_the_receipt(
     engine: Engine, settings: Settings
 ) -> None:
-    _world(engine)
+    scheduled_world(engine)
     [delivery_id] = claim_due(engine, worker_id="slow", now=AFTER, lease_seconds=1)
     with Session(engine) as session:
         claim = deliveries.load_claim(session, delivery_id, "slow")
     assert claim is not None
     # The send takes longer than the lease: the sweeper calls it unknown meanwhile.
     expire_leases(engine, AFTER + timedelta(seconds=5))
-    assert [d.state for d in _deliveries(engine)] == ["unknown"]
+    assert [d.state for d in all_deliveries(engine)] == ["unknown"]
     with Session(engine) as session:
         assert deliveries.record_sent(
             session, claim, Receipt("r-1", "https://x.test/1"), AFTER, timezone=settings.timezone
         )
         session.commit()
-    [row] = _deliveries(engine)
+    [row] = all_deliveries(engine)
     assert (row.state, row.remote_id) == ("sent", "r-1")
 
 
 def test_a_row_swept_while_its_batch_ran_long_is_not_sent(
     engine: Engine, settings: Settings
 ) -> None:
-    _world(engine, stories=2)
+    scheduled_world(engine, stories=2)
     # While the first post is being sent, another process's sweeper decides the batch is lost.
     SCRIPTS["mast"].append("hook")
     HOOKS.append(lambda: expire_leases(engine, AFTER + timedelta(days=1)))
     stats = dispatch_due(engine, settings, worker_id="w1", now=AFTER)
     assert len(CALLS["mast"]) == 1  # the second was not sent: it is `unknown` now, not ours
-    assert sorted(d.state for d in _deliveries(engine)) == ["sent", "unknown"]
+    assert sorted(d.state for d in all_deliveries(engine)) == ["sent", "unknown"]
     assert stats.sent == 1
 
 
 def test_withdrawn_story_is_cancelled_not_sent(engine: Engine, settings: Settings) -> None:
-    [story_id] = _world(engine)
+    [story_id] = scheduled_world(engine)
     with Session(engine) as session:
         story = session.get(Submission, story_id)
         assert story is not None
@@ -387,36 +346,12 @@ def test_withdrawn_story_is_cancelled_not_sent(engine: Engine, settings: Setting
         session.commit()
     stats = dispatch_due(engine, settings, worker_id="w1", now=AFTER)
     assert stats.cancelled == 1 and not CALLS["mast"]
-    assert [d.state for d in _deliveries(engine)] == ["cancelled"]
-
-
-def test_retract_cancels_pending_and_deletes_where_allowed(
-    engine: Engine, settings: Settings
-) -> None:
-    [story_id] = _world(
-        engine,
-        channels=(
-            ("mast", "test-scripted"),
-            ("bsky", "test-idempotent"),
-            ("tele", "test-scripted"),
-        ),
-    )
-    SCRIPTS["tele"].append("retry:3600")
-    dispatch_due(engine, settings, worker_id="w1", now=AFTER)
-    summary = retract_story(engine, settings, story_id)
-    assert summary["cancelled"] == 1
-    assert summary["deleted"] == ["mast"]
-    assert [k["channel"] for k in summary["kept"]] == ["bsky"]
-    assert DELETED == ["mast-1"]
-    assert [a.kind for a in _alerts(engine)] == ["posts_not_deleted"]
-    with Session(engine) as session:
-        actions = [e.action for e in history(session, submission_id=story_id)]
-    assert "retract_posts" in actions
+    assert [d.state for d in all_deliveries(engine)] == ["cancelled"]
 
 
 def _mastodon_world(engine: Engine, stories: int = 1) -> list[int]:
     """Like `_world`, on a channel of the real Mastodon publisher."""
-    return _world(engine, stories=stories, channels=(("masto", "mastodon"),))
+    return scheduled_world(engine, stories=stories, channels=(("masto", "mastodon"),))
 
 
 def test_through_the_real_mastodon_publisher_a_lost_answer_and_a_429_make_one_status(
@@ -436,14 +371,14 @@ def test_through_the_real_mastodon_publisher_a_lost_answer_and_a_429_make_one_st
         assert dispatch_due(engine, real, worker_id="w1", now=AFTER).retried == 1
         second = AFTER + timedelta(minutes=5)
         assert dispatch_due(engine, real, worker_id="w1", now=second).retried == 1
-        [row] = _deliveries(engine)
+        [row] = all_deliveries(engine)
         assert row.next_attempt_at is not None
         assert (row.next_attempt_at - second).total_seconds() >= 600  # Retry-After honoured
         assert row.uncertain_since == AFTER  # the 502 may have hidden a made status
         stats = dispatch_due(engine, real, worker_id="w1", now=second + timedelta(minutes=20))
         assert stats.sent == 1 and len(stats.published) == 1
         assert len(fake.statuses) == 1  # three tries, one status: the same Idempotency-Key
-        [row] = _deliveries(engine)
+        [row] = all_deliveries(engine)
         status = fake.statuses[row.remote_id or ""]
         assert row.remote_url == status["url"] and "#AdilUntukBumi" in status["content"]
         with Session(engine) as session:
@@ -467,7 +402,7 @@ def test_through_the_real_mastodon_publisher_a_revoked_token_pauses_the_channel(
         channel = session.exec(select(Channel).where(Channel.name == "masto")).one()
         assert channel.paused and (channel.paused_reason or "").startswith("auth:")
         assert "revoked" not in (channel.paused_reason or "")  # the token never lands in the db
-    assert [a.kind for a in _alerts(engine)] == ["channel_paused"]
+    assert [a.kind for a in moderator_alerts(engine)] == ["channel_paused"]
 
 
 def test_an_idempotent_channel_that_keeps_crashing_ends_unknown_and_alerts(
@@ -475,30 +410,30 @@ def test_an_idempotent_channel_that_keeps_crashing_ends_unknown_and_alerts(
 ) -> None:
     # A resend-safe channel goes back to pending after a crash, but not forever: after
     # MAX_ATTEMPTS a person must hear of it.
-    _world(engine, channels=(("bsky", "test-idempotent"),))
+    scheduled_world(engine, channels=(("bsky", "test-idempotent"),))
     SCRIPTS["bsky"].extend(["crash"] * (deliveries.MAX_ATTEMPTS + 2))
     at = AFTER
     for _ in range(deliveries.MAX_ATTEMPTS + 2):
         dispatch_due(engine, settings, worker_id="w1", now=at)
         at += timedelta(hours=2)
-    [row] = _deliveries(engine)
+    [row] = all_deliveries(engine)
     assert row.state == "unknown" and row.attempts == deliveries.MAX_ATTEMPTS
     assert len(CALLS["bsky"]) == deliveries.MAX_ATTEMPTS
-    assert [a.kind for a in _alerts(engine)] == ["delivery_unknown"]
+    assert [a.kind for a in moderator_alerts(engine)] == ["delivery_unknown"]
 
 
 def test_an_idempotent_channel_whose_worker_keeps_dying_ends_unknown_and_alerts(
     engine: Engine,
 ) -> None:
-    _world(engine, channels=(("bsky", "test-idempotent"),))
+    scheduled_world(engine, channels=(("bsky", "test-idempotent"),))
     at = AFTER
     for _ in range(deliveries.MAX_ATTEMPTS + 2):
         claim_due(engine, worker_id="dies", now=at, lease_seconds=60)
         expire_leases(engine, at + timedelta(seconds=61))
         at += timedelta(minutes=5)
-    [row] = _deliveries(engine)
+    [row] = all_deliveries(engine)
     assert row.state == "unknown" and row.attempts == deliveries.MAX_ATTEMPTS
-    assert [a.kind for a in _alerts(engine)] == ["delivery_unknown"]
+    assert [a.kind for a in moderator_alerts(engine)] == ["delivery_unknown"]
 
 
 def test_a_channel_paused_while_its_batch_runs_gets_its_other_posts_back_unsent(
@@ -507,7 +442,7 @@ def test_a_channel_paused_while_its_batch_runs_gets_its_other_posts_back_unsent(
     # Another worker's auth error (or a person) pauses the channel while this worker's batch,
     # claimed before the pause, is still being sent: the rest of the batch must wait, not go out
     # (and not each fail against revoked credentials).
-    _world(engine, stories=3)
+    scheduled_world(engine, stories=3)
 
     def pause() -> None:
         with Session(engine) as session:
@@ -519,14 +454,14 @@ def test_a_channel_paused_while_its_batch_runs_gets_its_other_posts_back_unsent(
     stats = dispatch_due(engine, settings, worker_id="w1", now=AFTER)
     assert len(CALLS["mast"]) == 1
     assert (stats.sent, stats.released) == (1, 2)
-    assert sorted(d.state for d in _deliveries(engine)) == ["pending", "pending", "sent"]
-    assert all(d.attempts == 0 for d in _deliveries(engine) if d.state == "pending")
+    assert sorted(d.state for d in all_deliveries(engine)) == ["pending", "pending", "sent"]
+    assert all(d.attempts == 0 for d in all_deliveries(engine) if d.state == "pending")
 
 
 def test_a_campaign_paused_while_its_batch_runs_sends_no_more_of_it(
     engine: Engine, settings: Settings
 ) -> None:
-    _world(engine, stories=2)
+    scheduled_world(engine, stories=2)
 
     def pause() -> None:
         with Session(engine) as session:
@@ -539,41 +474,24 @@ def test_a_campaign_paused_while_its_batch_runs_sends_no_more_of_it(
     assert (len(CALLS["mast"]), stats.sent, stats.released) == (1, 1, 1)
 
 
-def test_retract_lists_posts_that_may_be_out_for_a_person_to_check(
-    engine: Engine, settings: Settings
-) -> None:
-    # One post's outcome is unknown, another is being sent right now: either may be on the
-    # channel, so the team must hear of both, not only of posts known to be sent.
-    [story_id] = _world(engine, channels=(("mast", "test-scripted"), ("tele", "test-scripted")))
-    SCRIPTS["mast"].append("crash")
-    dispatch_due(engine, settings, worker_id="w1", now=AFTER, limit=1)
-    claim_due(engine, worker_id="w2", now=AFTER)
-    assert sorted(d.state for d in _deliveries(engine)) == ["sending", "unknown"]
-    summary = retract_story(engine, settings, story_id)
-    assert summary["cancelled"] == 0 and summary["deleted"] == []
-    assert sorted(k["channel"] for k in summary["kept"]) == ["mast", "tele"]
-    alert = [a for a in _alerts(engine) if a.kind == "posts_not_deleted"]
-    assert len(alert) == 1 and len(alert[0].params["posts"]) == 2
-
-
 def test_a_post_being_sent_cannot_be_retried_or_marked_by_hand(
     engine: Engine, settings: Settings
 ) -> None:
     # `posts list` shows it `sending`: a worker holds it. A hand "retry" would let a second
     # worker send it while the first is still sending (Telegram: twice). The lease sweeper
     # turns it `unknown` if its worker died; then a person decides.
-    _world(engine)
+    scheduled_world(engine)
     [delivery_id] = claim_due(engine, worker_id="w1", now=AFTER)
     for target in (DeliveryState.PENDING, DeliveryState.SENT, DeliveryState.FAILED):
         with Session(engine) as session, pytest.raises(InvalidTransition, match="being sent"):
             resolve(session, delivery_id, target, actor="cli:test")
-    [row] = _deliveries(engine)
+    [row] = all_deliveries(engine)
     assert row.state == "sending"
     expire_leases(engine, AFTER + timedelta(days=1))
     with Session(engine) as session:
         resolve(session, delivery_id, DeliveryState.PENDING, actor="cli:test")
         session.commit()
-    assert _deliveries(engine)[0].state == "pending"
+    assert all_deliveries(engine)[0].state == "pending"
 
 
 def test_a_batch_of_slow_sends_keeps_its_later_posts_claimed(
@@ -583,14 +501,14 @@ def test_a_batch_of_slow_sends_keeps_its_later_posts_claimed(
     during a long batch does not call them lost (`unknown`, alerted) before they were tried."""
     import time
 
-    _world(engine, stories=3, channels=(("tele", "test-scripted"),))
+    scheduled_world(engine, stories=3, channels=(("tele", "test-scripted"),))
     SCRIPTS["tele"].extend(["hook", "hook"])
     HOOKS.append(lambda: time.sleep(2))  # a slow first send
     HOOKS.append(lambda: (time.sleep(2), expire_leases(engine)))  # the sweeper, mid-batch
     dispatch_due(engine, settings, worker_id="w1", lease_seconds=3)
     assert len(CALLS["tele"]) == 3
-    assert [d.state for d in _deliveries(engine)] == ["sent", "sent", "sent"]
-    assert not [a for a in _alerts(engine) if a.kind == "delivery_unknown"]
+    assert [d.state for d in all_deliveries(engine)] == ["sent", "sent", "sent"]
+    assert not [a for a in moderator_alerts(engine) if a.kind == "delivery_unknown"]
 
 
 def test_mastodon_is_not_retried_once_it_may_have_forgotten_the_idempotency_key(
@@ -612,9 +530,9 @@ def test_mastodon_is_not_retried_once_it_may_have_forgotten_the_idempotency_key(
         later = AFTER + timedelta(minutes=55)  # the worker was down, or the backlog was long
         assert dispatch_due(engine, real, worker_id="w1", now=later).unknown == 1
         assert len(fake.statuses) == 1
-        [row] = _deliveries(engine)
+        [row] = all_deliveries(engine)
         assert row.state == "unknown" and row.last_error == deliveries.WINDOW_PASSED
-        assert [a.kind for a in _alerts(engine)] == ["delivery_unknown"]
+        assert [a.kind for a in moderator_alerts(engine)] == ["delivery_unknown"]
 
 
 def test_through_the_real_mastodon_publisher_posts_fit_the_server_limits(
@@ -627,7 +545,7 @@ def test_through_the_real_mastodon_publisher_posts_fit_the_server_limits(
         real = settings.model_copy(
             update={"mastodon_base_url": fake.url, "mastodon_token": SecretStr(fake.token)}
         )
-        _world(engine, stories=3, channels=(("masto", "mastodon"),), text=long_text)
+        scheduled_world(engine, stories=3, channels=(("masto", "mastodon"),), text=long_text)
         for minute in range(3):  # the channel's rate: one post a minute, one tick each
             at = AFTER + timedelta(minutes=minute)
             assert dispatch_due(engine, real, worker_id="w1", now=at).sent == 1
@@ -643,7 +561,7 @@ def test_a_post_unscheduled_after_a_maybe_sent_retry_and_scheduled_again_goes_ou
 ) -> None:
     """Scheduling a cancelled post again makes a new post: nothing of the old attempts (its
     'may have been sent' mark above all) may make the new one `unknown` unsent."""
-    [story_id] = _world(engine)
+    [story_id] = scheduled_world(engine)
     SCRIPTS["mast"].append("maybe")
     assert dispatch_due(engine, settings, worker_id="w1", now=AFTER).retried == 1
     with Session(engine) as session:
@@ -664,5 +582,5 @@ def test_a_post_unscheduled_after_a_maybe_sent_retry_and_scheduled_again_goes_ou
     assert (stats.sent, stats.unknown) == (1, 0)
     [first_key, second_key] = [key for key, _post in CALLS["mast"]]
     assert first_key != second_key
-    [row] = _deliveries(engine)
+    [row] = all_deliveries(engine)
     assert row.state == "sent" and row.uncertain_since is None and row.attempts == 1

@@ -184,7 +184,13 @@ def test_photos_reach_the_outbox_and_retraction_removes_the_post(
     assert copied.read_bytes() == (folder / "web.jpg").read_bytes()
     assert image["alt"]
     summary = retract_story(engine, settings, story_id)
-    assert summary == {"cancelled": 0, "deleted": ["outbox"], "kept": []}
+    assert summary == {
+        "cancelled": 0,
+        "deleted": ["outbox"],
+        "sending": [],
+        "cleaned": 0,
+        "kept": [],
+    }
     assert not written.parent.exists()
 
 

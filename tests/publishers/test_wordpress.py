@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from publishers.base import AuthError, PermanentError, PublishError, RetryableError
-from publishers.channels.wordpress import RestStyle, WordPressPublisher
+from publishers.channels.wordpress import RestStyle, WordPressPublisher, post_slug
 from publishers.formatting import compose
 from tests.fakes.server import Response
 from tests.fakes.wordpress_api import FakeWordPress
@@ -45,7 +45,11 @@ def test_full_publish(fake: FakeWordPress, make_story: StoryFactory, style: Rest
     receipt = publisher(fake, style).publish(post, idempotency_key="delivery-9")
     json.loads(json.dumps(receipt.extra))  # the dispatcher stores it as JSON
     created = fake.posts[int(receipt.remote_id)]
-    assert created["slug"] == "cerita-sp-0042" and receipt.url == created["link"]
+    assert (
+        created["slug"] == post_slug("cerita-sp-0042", "delivery-9")
+        and receipt.url == created["link"]
+    )
+    assert created["slug"].startswith("cerita-sp-0042-") and len(created["slug"]) == 21
     assert created["status"] == "publish"
     assert created["title"]["raw"] == "Sumur &lt;asin&gt; &amp; kering."
     content = created["content"]["raw"]
@@ -58,6 +62,9 @@ def test_full_publish(fake: FakeWordPress, make_story: StoryFactory, style: Rest
     assert [fake.media_bytes[m] for m in media_ids] == [i.path.read_bytes() for i in post.images]
     assert [fake.media[m]["alt_text"] for m in media_ids] == [i.alt for i in post.images]
     assert [fake.tags[t]["name"] for t in created["tags"]] == ["AdilUntukBumi", "LangkahHariIni"]
+    # The uploads belong to the post, and the receipt lists them for the delete.
+    assert [fake.media[m]["post"] for m in media_ids] == [created["id"]] * 3
+    assert receipt.extra["media"] == media_ids
 
 
 def test_existing_slug_returns_that_post(fake: FakeWordPress, make_story: StoryFactory) -> None:
@@ -108,13 +115,66 @@ def test_pretty_urls_without_permalinks_fail_plain_works(
     assert publisher(fake, "plain").publish(post, idempotency_key="k").remote_id
 
 
-def test_delete_for_good(fake: FakeWordPress, make_story: StoryFactory) -> None:
+def test_delete_for_good_with_its_photos(fake: FakeWordPress, make_story: StoryFactory) -> None:
     sender = publisher(fake)
     receipt = sender.publish(
-        compose("wordpress", make_story(images=0), hashtags=[]), idempotency_key="d"
+        compose("wordpress", make_story(images=2), hashtags=[]), idempotency_key="d"
     )
+    assert len(fake.media) == 2
     assert sender.delete(receipt) is True and fake.posts == {}
+    # The photos (and WordPress's resized copies, which go with each) are gone too.
+    assert fake.media == {} and fake.media_bytes == {}
     assert sender.delete(receipt) is True  # already gone
+
+
+def test_delete_finds_the_photos_of_a_post_whose_receipt_lost_them(
+    fake: FakeWordPress, make_story: StoryFactory
+) -> None:
+    sender = publisher(fake)
+    receipt = sender.publish(
+        compose("wordpress", make_story(images=2), hashtags=[]), idempotency_key="d"
+    )
+    receipt.extra.pop("media")  # a receipt stored before uploads were listed in it
+    assert sender.delete(receipt) is True and fake.media == {}
+
+
+def test_a_publish_interrupted_after_its_uploads_reuses_them_on_retry(
+    fake: FakeWordPress, make_story: StoryFactory
+) -> None:
+    post = compose("wordpress", make_story(images=2), hashtags=[])
+    fake.inject((503, {}, "<html>Service Unavailable</html>"), path="/wp/v2/posts", method="POST")
+    sender = publisher(fake)
+    with pytest.raises(RetryableError):
+        sender.publish(post, idempotency_key="delivery-13")
+    assert len(fake.media) == 2 and fake.posts == {}  # two uploads and no post
+    receipt = sender.publish(post, idempotency_key="delivery-13")
+    assert len(fake.media) == 2  # the same two, not two more under new names
+    assert sorted(fake.media) == receipt.extra["media"]
+    assert {m["post"] for m in fake.media.values()} == {int(receipt.remote_id)}
+
+
+def test_clean_up_removes_what_an_interrupted_publish_left(
+    fake: FakeWordPress, make_story: StoryFactory
+) -> None:
+    story = make_story(images=2)
+    post = compose("wordpress", story, hashtags=[])
+    other = publisher(fake).publish(
+        compose("wordpress", make_story(images=1), hashtags=[]), idempotency_key="someone-else"
+    )
+    fake.inject((503, {}, "<html>Service Unavailable</html>"), path="/wp/v2/posts", method="POST")
+    with pytest.raises(RetryableError):
+        publisher(fake).publish(post, idempotency_key="delivery-14")
+    assert publisher(fake).clean_up("delivery-14", ref=story.ref) == 2
+    assert list(fake.media) == other.extra["media"] and list(fake.posts) == [int(other.remote_id)]
+
+
+def test_two_installations_with_the_same_ref_make_two_posts(
+    fake: FakeWordPress, make_story: StoryFactory
+) -> None:
+    post = compose("wordpress", make_story(images=0), hashtags=[])
+    first = publisher(fake).publish(post, idempotency_key="install-a:42")
+    second = publisher(fake).publish(post, idempotency_key="install-b:42")
+    assert first.remote_id != second.remote_id and second.extra["reused"] is False
 
 
 CASES: list[tuple[str, int, dict[str, str], Any, type[PublishError], float | None]] = [
@@ -198,9 +258,8 @@ def test_error_table(
     retry_after: float | None,
 ) -> None:
     post = compose("wordpress", make_story(images=1), hashtags=[])
-    # The first call is the slug lookup (GET /wp/v2/posts); inject after it.
-    fake.inject((200, {}, []), path="/wp/v2/posts")
-    fake.inject((status, headers, body), path=path)
+    # Lookups (the post's slug, the upload's) come first: the error answers the write.
+    fake.inject((status, headers, body), path=path, method="POST")
     raised_exactly(
         error, retry_after, lambda: publisher(fake).publish(post, idempotency_key="table")
     )
