@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
-from telegram.ext import AIORateLimiter, Application, ContextTypes
+from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes
 
 from bot import contributors, conversation, moderators, sweeper
 from bot.services import SERVICES_KEY, BotServices, services
@@ -89,6 +89,9 @@ def build_application(
     application.bot_data[SERVICES_KEY] = shared
     for register in REGISTRARS if registrars is None else registrars:
         register(application, shared)
+    # Last: a press no handler claimed (an old bot's button, forged data) is still answered,
+    # or its spinner turns until Telegram gives up.
+    application.add_handler(CallbackQueryHandler(_on_unknown_button))
     schedule(application, [*housekeeping_jobs(engine, settings), *jobs])
     application.add_error_handler(_on_error)
     return application
@@ -134,6 +137,14 @@ async def _post_stop(application: BotApp) -> None:
 async def _post_shutdown(application: BotApp) -> None:
     """Let background work (ingestion of submitted stories) finish."""
     await services(application).drain()
+
+
+async def _on_unknown_button(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a button press nobody else handled."""
+    query = update.callback_query
+    assert query is not None
+    lang = conversation.language_hint(query.from_user.language_code)
+    await query.answer(t(lang, "bot.stale_button"), show_alert=True)
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -13,12 +13,13 @@ from telegram import (
     Update,
     User,
 )
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import (
     ContextTypes,
 )
 
-from bot import buttons, drafts, erasure
+from bot import buttons, conversation, drafts, erasure
 from bot.buttons import Button
 from bot.conversation import (
     NAME_MAX,
@@ -348,6 +349,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A contributor pressed one of our buttons; old or used buttons get a kind answer."""
     query = update.callback_query
     assert query is not None
+    if query.message is None or query.message.chat.type != ChatType.PRIVATE:
+        # A contributor's button outside their private chat (a forwarded message): whoever
+        # pressed it is not that contributor, and must not get their story's answers.
+        lang = conversation.language_hint(query.from_user.language_code)
+        await query.answer(t(lang, "bot.stale_button"), show_alert=True)
+        return
     turn = await turn_for(update, context)
     pressed: buttons.Pressed | None = await turn.db(
         buttons.press, turn.engine, query.data, scope=buttons.CONTRIBUTOR, once=True

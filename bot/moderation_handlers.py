@@ -103,8 +103,9 @@ class ModerationDesk:
         self.admins.invalidate()
         logger.info("the moderators' group changed its members; admin list refreshed on next use")
 
-    async def admin_ids(self, bot: Bot) -> frozenset[int]:
-        """The group's admins, fetched at most every few minutes."""
+    async def admin_ids(self, bot: Bot) -> frozenset[int] | None:
+        """The group's admins, fetched at most every few minutes; None when Telegram cannot
+        say right now (the list it gave earlier may be out of date: never trusted then)."""
         if self.chat_id is None:
             return frozenset()
         if not self.admins.fresh():
@@ -112,21 +113,25 @@ class ModerationDesk:
                 members = await bot.get_chat_administrators(self.chat_id)
             except TelegramError as error:
                 logger.warning("could not fetch the group's admins: %s", type(error).__name__)
-                return self.admins.ids
+                return None
             self.admins.store(member.user.id for member in members)
         return self.admins.ids
 
-    async def may_act(self, bot: Bot, user_id: int) -> bool:
-        """True for moderators: configured ids and the group's admins."""
+    async def may_act(self, bot: Bot, user_id: int) -> bool | None:
+        """True for moderators (configured ids and the group's admins), False for others, None
+        when that depends on an admin list Telegram cannot give right now (fail closed)."""
         if permissions.is_moderator(self.settings, user_id):
             return True
-        return permissions.is_moderator(self.settings, user_id, await self.admin_ids(bot))
+        admins = await self.admin_ids(bot)
+        if admins is None:
+            return None
+        return permissions.is_moderator(self.settings, user_id, admins)
 
     def _refuse(self, user: User, submission_id: int | None, attempted: str) -> None:
         with session_scope(self.engine) as session:
             permissions.record_refusal(
                 session,
-                actor=f"telegram:{user.full_name}",
+                actor=permissions.refusal_actor(session, user.id),
                 attempted=attempted,
                 submission_id=submission_id,
             )
@@ -145,7 +150,11 @@ class ModerationDesk:
             await query.answer(t(self.lang, "moderation.answer.unknown_button"), show_alert=True)
             return
         story_id, user = pressed.submission_id, query.from_user
-        if not await self.may_act(context.bot, user.id):
+        allowed = await self.may_act(context.bot, user.id)
+        if allowed is None:
+            await query.answer(t(self.lang, "moderation.answer.admins_unknown"), show_alert=True)
+            return
+        if not allowed:
             await asyncio.to_thread(self._refuse, user, story_id, pressed.action)
             await query.answer(t(self.lang, "moderation.answer.not_allowed"), show_alert=True)
             return
@@ -324,7 +333,11 @@ class ModerationDesk:
         prompt = await asyncio.to_thread(self._find_prompt, user.id, reply_to)
         if prompt is None:
             return  # ordinary conversation in the group
-        if not await self.may_act(context.bot, user.id):
+        allowed = await self.may_act(context.bot, user.id)
+        if allowed is None:
+            await message.reply_text(t(self.lang, "moderation.answer.admins_unknown"))
+            return
+        if not allowed:
             await asyncio.to_thread(self._refuse, user, prompt.submission_id, prompt.kind)
             return
         place = None

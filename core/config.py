@@ -24,6 +24,7 @@ URL_FIELDS = (
     "webhook_url",
     "mastodon_base_url",
     "bluesky_service",
+    "bluesky_app_url",
     "wordpress_url",
     "public_base_url",
 )
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
     mastodon_base_url: str | None = None
     mastodon_token: SecretStr | None = None
     bluesky_service: str = "https://bsky.social"
+    # The web app that shows this PDS's posts (the link sent to contributors): bsky.app for the
+    # Bluesky network, your own for a PDS outside it.
+    bluesky_app_url: str = "https://bsky.app"
     bluesky_identifier: str | None = None
     bluesky_app_password: SecretStr | None = None
     wordpress_url: str | None = None

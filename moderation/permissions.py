@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from collections.abc import Callable, Iterable
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core import audit
 from core.config import Settings
-from core.models import AuditEvent
+from core.installation import install_id
+from core.models import AuditEvent, Contributor
 
 #: How long a fetched list of group admins is trusted before the bot asks Telegram again.
 ADMIN_CACHE_SECONDS = 300.0
@@ -65,3 +68,17 @@ def record_refusal(
         submission_id=submission_id,
         reason=attempted,
     )
+
+
+def refusal_actor(session: Session, telegram_user_id: int) -> str:
+    """How a refused person appears in the audit: their contributor pseudonym, else a stable
+    keyed digest of their Telegram id (repeated attempts line up; the id and name do not
+    appear)."""
+    contributor = session.exec(
+        select(Contributor.id).where(Contributor.telegram_user_id == telegram_user_id)
+    ).first()
+    if contributor is not None:
+        return f"telegram:Kontributor #{contributor}"
+    key = install_id(session).encode()
+    digest = hmac.new(key, str(telegram_user_id).encode(), hashlib.sha256).hexdigest()[:8]
+    return f"telegram:anon-{digest}"

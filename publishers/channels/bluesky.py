@@ -151,9 +151,11 @@ class BlueskyPublisher(Publisher):
         service: str,
         identifier: str,
         app_password: SecretStr,
+        app_url: str = "https://bsky.app",
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.service = service.rstrip("/")
+        self.app_url = app_url.rstrip("/")
         self.identifier = identifier
         self._password = app_password
         self._now = now
@@ -175,7 +177,8 @@ class BlueskyPublisher(Publisher):
 
     @classmethod
     def from_settings(cls, settings: Settings, config: Mapping[str, Any]) -> BlueskyPublisher:
-        """Account from `PESISIR_BLUESKY_*`; config may name another `service`."""
+        """Account from `PESISIR_BLUESKY_*`; config may name another `service` and
+        `app_url`."""
         identifier = config.get("identifier") or settings.bluesky_identifier
         if not identifier or settings.bluesky_app_password is None:
             raise ConfigError(
@@ -185,6 +188,7 @@ class BlueskyPublisher(Publisher):
             service=str(config.get("service") or settings.bluesky_service),
             identifier=str(identifier),
             app_password=settings.bluesky_app_password,
+            app_url=str(config.get("app_url") or settings.bluesky_app_url),
         )
 
     # ------------------------------------------------------------------ transport
@@ -327,7 +331,7 @@ class BlueskyPublisher(Publisher):
         logger.info("bluesky post %s put with %d images", rkey, len(blobs))
         return Receipt(
             remote_id=str(payload["uri"]),
-            url=f"https://bsky.app/profile/{did}/post/{rkey}",
+            url=f"{self.app_url}/profile/{did}/post/{rkey}",
             extra={"cid": payload.get("cid"), "rkey": rkey, "did": did},
         )
 

@@ -178,3 +178,36 @@ async def test_a_live_location_moving_is_not_answered_as_an_edit(
     assert texts(await user.settle()) == []  # no "we do not read edits" for each move
     [story] = stories_of(engine, 19)
     assert story.chat_lat == -10.1399  # the point shared first stays the place
+
+
+async def test_a_button_nobody_knows_is_answered(fake: FakeBotAPI, bot: BotApp) -> None:
+    user = fake.user(120, "Yuli", "id")
+    foreign = {
+        "message_id": 999,
+        "chat": user.chat.as_json(),
+        "date": 0,
+        "text": "from an older bot",
+        "reply_markup": {"inline_keyboard": [[{"text": "Lama", "callback_data": "zz:old"}]]},
+    }
+    query = user.press("Lama", message=foreign)
+    answer = await user.answer_to(query)
+    assert answer["text"] == t("id", "bot.stale_button") and answer["show_alert"] is True
+
+
+async def test_a_contributor_button_pressed_in_a_group_tells_nothing(
+    fake: FakeBotAPI, bot: BotApp, engine: Engine
+) -> None:
+    yuli = fake.user(121, "Yuli", "id")
+    stranger = fake.user(122, "Eve", "id")
+    yuli.send_text("Air laut masuk rumah, nomor beta 0812 3765 4410.")
+    [saved] = await yuli.settle()
+    group = fake.group(-100777, "Warga", members=(yuli, stranger))
+    # Yuli's message with her buttons, forwarded into a group where Eve presses one.
+    forwarded = {**saved, "chat": group.chat.as_json()}
+    label = t("id", "bot.saved.next")
+    query = stranger.press(label, message=forwarded, chat=group.chat)
+    answer = await stranger.answer_to(query)
+    assert answer["text"] == t("id", "bot.stale_button")
+    assert await group.chat.settle() == [] and stranger.messages == []
+    [story] = stories_of(engine, 121)
+    assert story.state == "draft"  # nothing moved on Yuli's behalf

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -331,11 +332,34 @@ async def test_non_moderator_is_refused_and_audited(world: World) -> None:
     assert row_of(w, story_id).state == "pending_review"
     with Session(w.engine) as session:
         refused = session.exec(select(AuditEvent).where(AuditEvent.action == "refused")).one()
-    assert (refused.actor, refused.reason, refused.submission_id) == (
-        "telegram:Eve",
-        "approve",
-        story_id,
-    )
+    # Audited by a stable pseudonym: neither Eve's name nor her Telegram id.
+    assert (refused.reason, refused.submission_id) == ("approve", story_id)
+    assert re.fullmatch(r"telegram:anon-[0-9a-f]{8}", refused.actor)
+    query = w.group.press(w.eve, "✅ Setujui", message=card)
+    await w.eve.answer_to(query)
+    with Session(w.engine) as session:
+        actors = session.exec(select(AuditEvent.actor).where(AuditEvent.action == "refused")).all()
+    assert actors == [refused.actor] * 2
+
+
+async def test_a_demoted_admin_cannot_act_while_telegram_cannot_list_the_admins(
+    world: World,
+) -> None:
+    w = world
+    story_id = story(w, "SP-FLK")
+    card = await until(lambda: card_of(w, story_id))
+    query = w.group.press(w.ana, "🏷 Tema", message=card)  # Ana is an admin: allowed, cached
+    assert (await w.ana.answer_to(query))["text"] in (None, "")
+    card = await until(lambda: card_of(w, story_id))
+    w.group.set_admin(w.ana, False)
+    await w.group.chat.settle()
+    w.fake.fail_next("getChatAdministrators", status=502, description="Bad Gateway")
+    query = w.group.press(w.ana, "⬅️ Kembali", message=card)
+    answer = await w.ana.answer_to(query)
+    assert answer["text"] == t("id", "moderation.answer.admins_unknown") and answer["show_alert"]
+    card = await until(lambda: card_of(w, story_id))
+    query = w.group.press(w.ana, "⬅️ Kembali", message=card)  # Telegram answers again
+    assert (await w.ana.answer_to(query))["text"] == t("id", "moderation.answer.not_allowed")
 
 
 async def test_two_moderators_race_and_an_outdated_card(world: World) -> None:

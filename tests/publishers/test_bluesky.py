@@ -13,6 +13,7 @@ import pytest
 import requests
 from pydantic import SecretStr
 
+from core.config import Settings
 from publishers.base import AuthError, PermanentError, Post, PostImage, PublishError, RetryableError
 from publishers.channels.bluesky import BlueskyPublisher, forget_sessions, tid_for
 from publishers.formatting import compose
@@ -313,3 +314,20 @@ def test_two_installations_posting_to_one_account_make_two_posts(
     for key in keys:
         sender.publish(compose("bluesky", make_story(images=0), hashtags=[]), idempotency_key=key)
     assert len(fake.records) == 2
+
+
+def test_a_pds_outside_the_bluesky_network_links_to_its_own_app(
+    fake: FakeBluesky, make_story: StoryFactory
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        bluesky_identifier=fake.handle_name,
+        bluesky_app_password=SecretStr(fake.password),
+        bluesky_service=fake.url,
+        bluesky_app_url="https://sosial.pesisir.example/",
+    )
+    sender = BlueskyPublisher.from_settings(settings, {})
+    post = compose("bluesky", make_story(images=0), hashtags=[])
+    receipt = sender.publish(post, idempotency_key="delivery-own-app")
+    rkey = tid_for("delivery-own-app")
+    assert receipt.url == f"https://sosial.pesisir.example/profile/{fake.did}/post/{rkey}"
