@@ -164,10 +164,26 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
                 logger.warning("could not tell the contributor about an internal error")
 
 
+def webhook_problem(settings: Settings) -> str | None:
+    """Why webhook mode may not start with these settings (None when it may, or is off)."""
+    if settings.webhook_url and settings.webhook_secret is None:
+        return (
+            "PESISIR_WEBHOOK_URL is set but PESISIR_WEBHOOK_SECRET is not: anyone who can reach "
+            f"port {settings.webhook_port} could send forged updates as any user. Set "
+            "PESISIR_WEBHOOK_SECRET to a random string of A-Z a-z 0-9 _ - "
+            '(python3 -c "import secrets; print(secrets.token_urlsafe(32))")'
+        )
+    return None
+
+
 def webhook_options(settings: Settings) -> dict[str, Any]:
-    """Arguments for `run_webhook`/`Updater.start_webhook` from the settings."""
+    """Arguments for `run_webhook`/`Updater.start_webhook` from the settings; ConfigError
+    without a secret (Telegram sends it with each update, which is how forgeries are told)."""
     assert settings.webhook_url
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    problem = webhook_problem(settings)
+    if problem is not None or settings.webhook_secret is None:
+        raise ConfigError(problem or "PESISIR_WEBHOOK_SECRET is not set")
+    secret = settings.webhook_secret.get_secret_value()
     return {
         "listen": settings.webhook_listen,
         "port": settings.webhook_port,

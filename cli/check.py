@@ -10,7 +10,7 @@ import typer
 
 from cli import checks
 from cli.checks import Check
-from cli.checks_telegram import check_telegram
+from cli.checks_telegram import check_telegram, check_webhook
 from core.config import Settings
 from core.logging_setup import redact
 
@@ -26,6 +26,7 @@ def run_checks() -> list[Check]:
     engine, database = checks.check_database(settings)
     found.append(database)
     found += asyncio.run(check_telegram(settings))
+    found += check_webhook(settings)
     if engine is None:
         found.append(Check("channels", None, "not checked: the database is not ready"))
     else:

@@ -11,7 +11,7 @@ from telegram import Bot, ChatMember, ChatMemberAdministrator, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
-from bot.app import TOKEN_SHAPE
+from bot.app import TOKEN_SHAPE, webhook_problem
 from cli.checks import Check
 from core.config import Settings
 
@@ -75,6 +75,17 @@ async def check_telegram(settings: Settings) -> list[Check]:
         ]
     except TelegramError as exc:
         return [Check(BOT, False, f"the Bot API answered {type(exc).__name__}", BOTFATHER_HINT)]
+
+
+def check_webhook(settings: Settings) -> list[Check]:
+    """Webhook mode has its secret (nothing when the bot polls)."""
+    if not settings.webhook_url:
+        return []
+    problem = webhook_problem(settings)
+    if problem is not None:
+        detail, _, hint = problem.partition(". Set ")
+        return [Check("webhook", False, detail, "set " + hint)]
+    return [Check("webhook", True, f"{settings.webhook_url} with a secret token")]
 
 
 async def token_refused(settings: Settings) -> bool:

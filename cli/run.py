@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from bot.app import run as run_bot
+from bot.app import webhook_problem
 from cli import common
 from cli.checks_telegram import BOTFATHER_HINT, token_refused
 from core.errors import ConfigError
@@ -34,6 +35,9 @@ def run(
             err=True,
         )
         raise typer.Exit(2)
+    problem = webhook_problem(settings)
+    if problem is not None:
+        raise ConfigError(problem)
     if asyncio.run(token_refused(settings)):
         raise ConfigError(f"Telegram refused PESISIR_TELEGRAM_TOKEN: {BOTFATHER_HINT}")
     engine = common.prepare_database(settings)

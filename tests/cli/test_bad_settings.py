@@ -213,3 +213,21 @@ def test_every_log_line_is_redacted_exceptions_and_threads_included(
     assert "network loop failed" in err and "uncaught ValueError" in err
     assert err.count("<redacted>") >= 3
     assert WRONG_TOKEN.split(":")[1] not in err and password not in err
+
+
+def test_a_webhook_without_a_secret_does_not_start_and_check_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PESISIR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PESISIR_TELEGRAM_TOKEN", WRONG_TOKEN)
+    monkeypatch.setenv("PESISIR_TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")  # nobody there
+    monkeypatch.setenv("PESISIR_WEBHOOK_URL", "https://pesisir.example.org/telegram")
+    code, out = pesisir(monkeypatch, capsys, "run")
+    assert code == 2 and out.count("\n") == 1
+    assert out.startswith("pesisir: PESISIR_WEBHOOK_URL is set but PESISIR_WEBHOOK_SECRET is not")
+    assert not (tmp_path / "data").exists()  # refused before anything was made
+    code, out = pesisir(monkeypatch, capsys, "check")
+    assert code == 1 and "✗ webhook" in out and "→ set PESISIR_WEBHOOK_SECRET" in out
+    monkeypatch.setenv("PESISIR_WEBHOOK_SECRET", "a-Long_random-secret")
+    code, out = pesisir(monkeypatch, capsys, "check")
+    assert "✓ webhook" in out
