@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from core.clock import utcnow
 from core.config import Settings
 from core.periodic import JOB_KWARGS, PeriodicJob
-from publishers.deliveries import expire_leases
+from publishers.deliveries import expire_leases, publish_finished_stories
 from publishers.dispatcher import DispatchStats, dispatch_due, run_tick
 from publishers.late_posts import alert_late_posts
 from publishers.registry import PublisherFactory
@@ -29,7 +29,8 @@ LEASE_SWEEP_SECONDS = 30.0
 
 
 def housekeeping_jobs(engine: Engine, settings: Settings) -> list[PeriodicJob]:
-    """Expired leases swept, late posts reported: safe in any number of processes at once."""
+    """Expired leases swept, late posts reported, stories whose posts are all out published:
+    safe in any number of processes at once."""
     return [
         PeriodicJob(
             "expire_leases",
@@ -41,6 +42,11 @@ def housekeeping_jobs(engine: Engine, settings: Settings) -> list[PeriodicJob]:
             "late_posts",
             settings.dispatch_interval_seconds,
             partial(alert_late_posts, engine, settings),
+        ),
+        PeriodicJob(
+            "publish_finished",
+            max(LEASE_SWEEP_SECONDS, settings.dispatch_interval_seconds),
+            partial(publish_finished_stories, engine),
         ),
     ]
 

@@ -20,6 +20,7 @@ from publishers.deliveries.planning import (
     move,
     plan,
     post,
+    publish_finished_stories,
     publish_story_if_done,
     resolve,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "move",
     "plan",
     "post",
+    "publish_finished_stories",
     "publish_story_if_done",
     "record_auth",
     "record_failed",

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import exists, func, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core import audit, notifications
 from core.clock import as_utc, utcnow
+from core.db import session_scope
 from core.delivery_table import Delivery
 from core.errors import InvalidTransition, NotFound, StaleVersion
 from core.installation import install_id
@@ -302,3 +304,35 @@ def publish_story_if_done(session: Session, submission_id: int, *, actor: str) -
         )
     logger.info("story %s published (%d posts)", story.ref, len(live))
     return True
+
+
+def publish_finished_stories(engine: Engine, *, limit: int = 200) -> list[str]:
+    """Publish scheduled stories whose posts are all out: a kill between a post's last "sent"
+    and the story's publication leaves one so, and nothing else would move it. The refs
+    published; each contributor is told once (`publish_story_if_done` decides, race-safe)."""
+    unsent = [state.value for state in LIVE_STATES - {D.SENT}]
+    posts = DELIVERIES.c
+    owner = col(Submission.id)
+    with session_scope(engine) as session:
+        candidates = list(
+            session.exec(
+                select(Submission.id)
+                .where(
+                    Submission.state == SubmissionState.SCHEDULED.value,
+                    exists().where(posts.submission_id == owner, posts.state == D.SENT.value),
+                    ~exists().where(posts.submission_id == owner, posts.state.in_(unsent)),
+                )
+                .limit(limit)
+            )
+        )
+    published = []
+    for story_id in candidates:
+        with session_scope(engine) as session:
+            if story_id is not None and publish_story_if_done(
+                session, story_id, actor="system:sweeper"
+            ):
+                row = session.get(Submission, story_id)
+                published.append(row.ref if row else str(story_id))
+    if published:
+        logger.info("published %d stories whose posts were all out", len(published))
+    return published

@@ -233,6 +233,7 @@ def test_start_scheduler_ticks_dispatch_in_the_background(
                 "dispatch",
                 "expire_leases",
                 "late_posts",
+                "publish_finished",
             }
             _wait_for(lambda: _count_by_state(engine).get("sent", 0) == 3, 20)
         finally:
