@@ -12,7 +12,7 @@ from pipeline.evaluation import evaluate, load_labelled
 from pipeline.gazetteer import by_id
 from pipeline.tagging import tag_text
 
-LABELLED = Path(__file__).resolve().parents[1] / "data" / "labelled-stories.jsonl"
+LABELLED = Path(__file__).resolve().parents[1] / "data" / "tagging" / "stories.jsonl"
 
 
 @pytest.fixture(scope="module")
