@@ -147,20 +147,25 @@ def _index() -> dict[tuple[str, ...], tuple[_Entry, ...]]:
 
 
 @cache
-def _fuzzy_choices() -> dict[int, dict[str, tuple[str, ...]]]:
-    """Strong (not weak, not acronym) names of at least 5 letters by word count, for typos."""
-    out: dict[int, dict[str, tuple[str, ...]]] = {}
+def _fuzzy_choices() -> dict[tuple[int, str], dict[str, tuple[str, ...]]]:
+    """Strong (not weak, not acronym) names of at least 5 letters for typo matching, by word
+    count and first letter (a typo keeps both)."""
+    out: dict[tuple[int, str], dict[str, tuple[str, ...]]] = {}
     for key, entries in _index().items():
-        if len(" ".join(key)) >= 5 and any(not e.weak and not e.acronym for e in entries):
-            out.setdefault(len(key), {})[" ".join(key)] = key
+        name = " ".join(key)
+        if len(name) >= 5 and any(not e.weak and not e.acronym for e in entries):
+            out.setdefault((len(key), name[0]), {})[name] = key
     return out
 
 
 @cache
-def _squashed_choices() -> dict[str, tuple[str, ...]]:
-    """The typo-matching names without spaces."""
-    groups = _fuzzy_choices().values()
-    return {name.replace(" ", ""): key for group in groups for name, key in group.items()}
+def _squashed_choices() -> dict[str, dict[str, tuple[str, ...]]]:
+    """The typo-matching names without spaces, by first letter."""
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for group in _fuzzy_choices().values():
+        for name, key in group.items():
+            out.setdefault(name[0], {})[name.replace(" ", "")] = key
+    return out
 
 
 def _distinctive(phrase: str) -> str:
@@ -293,23 +298,24 @@ def _fuzzy_mentions(text: str, toks: list[_Token], taken: set[int]) -> list[_Men
             if tuple(phrase.split()) in _index() or phrase.replace(" ", "") in _weak_squashed():
                 continue  # an exact name refused by the weak-name rules stays refused
             # same number of words: "pendaratan ikan" is no typo of "pendaratan ikan Oeba"
-            hit = process.extractOne(phrase, choices.get(n, {}).keys(), scorer=fuzz.ratio)
+            group = choices.get((n, phrase[0]), {})
+            hit = process.extractOne(
+                phrase, group.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+            )
             good = (
                 hit is not None
                 and hit[1] >= (SHORT_NAME_CUTOFF if len(hit[0]) <= 6 else FUZZY_CUTOFF)
                 and _typo_of(phrase, hit[0])
             )
             if hit is not None and good and (best is None or hit[1] > best[0]):
-                best = (hit[1], j, choices[n][hit[0]])
+                best = (hit[1], j, group[hit[0]])
             # a space more or less ("Eltari", "Oesapa Barat" as "Oesapabarat"): nearly exact
+            squashed_group = _squashed_choices().get(phrase[0], {})
             squashed = process.extractOne(
-                phrase.replace(" ", ""),
-                _squashed_choices().keys(),
-                scorer=fuzz.ratio,
-                score_cutoff=92,
+                phrase.replace(" ", ""), squashed_group.keys(), scorer=fuzz.ratio, score_cutoff=92
             )
             if squashed is not None and (best is None or squashed[1] > best[0]):
-                best = (squashed[1], j, _squashed_choices()[squashed[0]])
+                best = (squashed[1], j, squashed_group[squashed[0]])
         if best is None:
             i += 1
             continue

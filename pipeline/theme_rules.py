@@ -205,17 +205,24 @@ def rules_version() -> str:
     return rules().version
 
 
-def _matches(toks: list[Tok], phrase: tuple[str, ...]) -> list[int]:
+def _positions(toks: list[Tok]) -> dict[str, list[int]]:
+    """Where each word or stem of the text stands (so a term is looked up, not searched for)."""
+    out: dict[str, list[int]] = {}
+    for i, tok in enumerate(toks):
+        for form in tok.stems:
+            out.setdefault(form, []).append(i)
+    return out
+
+
+def _matches(toks: list[Tok], at: dict[str, list[int]], phrase: tuple[str, ...]) -> list[int]:
     """Start indexes where the phrase occurs (each word matching a token or one of its stems)."""
-    n = len(phrase)
-    if n == 0:
+    if not phrase:
         return []
-    if n == 1:
-        return [i for i, t in enumerate(toks) if phrase[0] in t.stems]
+    n = len(phrase)
     return [
         i
-        for i in range(len(toks) - n + 1)
-        if all(phrase[k] == toks[i + k].word or phrase[k] in toks[i + k].stems for k in range(n))
+        for i in at.get(phrase[0], ())
+        if i + n <= len(toks) and all(phrase[k] in toks[i + k].stems for k in range(1, n))
     ]
 
 
@@ -235,11 +242,12 @@ def rule_hits(text: str) -> list[RuleHit]:
     """Every theme whose terms occur in the text (negated and excluded uses not counted)."""
     r = rules()
     toks = tokenize(text, r.clause_breaks)
+    at = _positions(toks)
     hits: list[RuleHit] = []
     for rule in r.themes:
         excluded: set[int] = set()
         for phrase in rule.exclude:
-            for i in _matches(toks, phrase):
+            for i in _matches(toks, at, phrase):
                 excluded.update(range(i, i + len(phrase)))
         raw = 0.0
         spans: list[tuple[int, int]] = []
@@ -247,7 +255,7 @@ def rule_hits(text: str) -> list[RuleHit]:
         for phrase, weight in rule.terms:
             counted = [
                 i
-                for i in _matches(toks, phrase)
+                for i in _matches(toks, at, phrase)
                 if not excluded.intersection(range(i, i + len(phrase)))
                 and not (phrase in rule.negatable and negated(toks, i, r))
             ]

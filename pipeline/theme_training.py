@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse  # type: ignore[import-untyped]
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
 
 from core import taxonomy
 from pipeline.safety import is_spam
