@@ -162,6 +162,11 @@ def _story_rows(count: int, contributors: int, seed: int) -> Iterator[dict[str, 
         }
 
 
+def story_texts(count: int, seed: int = 1) -> list[str]:
+    """The texts of the first `count` stories `build` would insert (no database)."""
+    return [row["text"] or "" for row in _story_rows(count, contributors=1, seed=seed)]
+
+
 def _media_rows(count: int, seed: int) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed + 1)
     for story in range(1, count + 1):

@@ -211,7 +211,7 @@ class ThemeView:
     slug: str
     score: float
     evidence: tuple[str, ...]
-    by: str | None = None  # "moderator" when a moderator set it
+    by: str | None = None  # "moderator", or the tagger's "rules" / "model" / "rules+model"
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,14 @@ KINDS = frozenset(
         "pulau",
         "pantai",
         "landmark",
+        "dusun",
     }
 )
 # Kinds a coordinate may be mapped to: the public granularity of DESIGN.md (kelurahan/desa).
 VILLAGE_KINDS = frozenset({"kelurahan", "desa"})
-# Named spots a story may be published under (never finer than these).
-LANDMARK_KINDS = frozenset({"pantai", "landmark"})
+# Named spots a story may be published under (never finer than these); a dusun/kampung is named
+# by the contributor like a beach or a market, and is no finer than one.
+LANDMARK_KINDS = frozenset({"pantai", "landmark", "dusun"})
 
 EARTH_RADIUS_KM = 6371.0088
 

@@ -38,11 +38,11 @@ from moderation.withdrawal import erase_media
 from pipeline.duplicates import find_duplicate_match
 from pipeline.images import PhotoResult, process_photo
 from pipeline.places import resolve_place
-from pipeline.tagging import tag_text
+from pipeline.tagging import stored_version, tag_text
 
 logger = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 #: Media rows that hold a picture (a compressed photo, or an image sent as a file).
 
 
@@ -276,7 +276,8 @@ def _record_and_route(
 ) -> str:
     """Keep the pipeline's errors and version on the story and send it to review (or quarantine)."""
     story.pipeline_errors = errors
-    story.pipeline_version = PIPELINE_VERSION
+    # e.g. "3 (rules 2026.12.1 + lr-d4677c1e1cbc)": which rules and model tagged the story
+    story.pipeline_version = f"{PIPELINE_VERSION} ({stored_version()})"
     story.processed_at = utcnow()
     session.add(story)
     target = SubmissionState.QUARANTINED if spam else SubmissionState.PENDING_REVIEW

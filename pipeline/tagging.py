@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from core.personal_data import Found, find
 from pipeline.language import detect_language
-from pipeline.places import PlaceResult, resolve_place
+from pipeline.places import PlaceResult, place_from_text, resolve_place
 from pipeline.safety import is_spam, spam_reasons, spam_score
-from pipeline.themes import ThemeTag, rules_version, tag_themes
+from pipeline.theme_model import model_version
+from pipeline.themes import ThemeTag, rules_version, tag_themes, tagger_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,24 @@ class TagResult:
     spam: bool
     spam_reasons: tuple[str, ...]
     rules_version: str
+    model_version: str = ""
+
+    def theme_dicts(self) -> list[dict[str, Any]]:
+        """Themes as stored and printed: slug, score, evidence words (as before), who chose the
+        theme (`by`) and each piece of evidence with its span and source (text or speech)."""
+        return [
+            {
+                "slug": t.slug,
+                "score": t.score,
+                "evidence": list(t.evidence),
+                "by": t.by,
+                "evidence_items": [
+                    {"text": e.text, "start": e.start, "end": e.end, "source": e.source, "by": e.by}
+                    for e in t.items
+                ],
+            }
+            for t in self.themes
+        ]
 
     def public_dict(self) -> dict[str, Any]:
         """JSON-ready result without exact coordinates (what the CLI prints)."""
@@ -38,15 +58,13 @@ class TagResult:
                 {"kind": k, "start": None, "end": None, "text": None} for k in self.place.flags
             ]
         return {
-            "themes": [
-                {"slug": t.slug, "score": t.score, "evidence": list(t.evidence)}
-                for t in self.themes
-            ],
+            "themes": self.theme_dicts(),
             "place": place,
             "lang": self.lang,
             "flags": flags,
             "spam_score": self.spam_score,
             "rules_version": self.rules_version,
+            "model_version": self.model_version,
         }
 
     def submission_fields(self) -> dict[str, Any]:
@@ -69,10 +87,7 @@ class TagResult:
             flags += [{"kind": k, "span": None, "detail": place.evidence} for k in place.flags]
         return {
             "lang": self.lang,
-            "themes": [
-                {"slug": t.slug, "score": t.score, "evidence": list(t.evidence)}
-                for t in self.themes
-            ],
+            "themes": self.theme_dicts(),
             "flags": flags,
             "spam_score": self.spam_score,
             "place_id": place.id if place else None,
@@ -88,10 +103,14 @@ class TagResult:
 def tag_text(
     text: str,
     *,
+    transcript: str | None = None,
     chat_point: tuple[float, float] | None = None,
     photo_points: Sequence[tuple[float, float]] = (),
 ) -> TagResult:
-    """Tag one story text (plus any shared location and photo GPS points); no database."""
+    """Tag one story (typed text and/or a voice note's transcript, plus any shared location and
+    photo GPS points); no database. Theme evidence from the transcript says `source: "speech"`;
+    a place found only in the transcript says "(speech)" in its evidence. Flags and spam look
+    at the typed text (a transcript is for moderators and is never published unread)."""
     score = spam_score(text)
     spam = is_spam(text)
     flags = find(text)
@@ -99,13 +118,24 @@ def tag_text(
     if spam:
         # the whole text is the span; `text` names the rules that matched (selling, chain, ...)
         flags.append(Found("spam", 0, len(text), ",".join(reasons)))
+    place = resolve_place(chat_point=chat_point, photo_points=photo_points, text=text)
+    if place is None and transcript:
+        spoken = place_from_text(transcript)
+        if spoken is not None:
+            place = dataclasses.replace(spoken, evidence=f"{spoken.evidence} (speech)")
     return TagResult(
-        themes=tuple(tag_themes(text)),
-        place=resolve_place(chat_point=chat_point, photo_points=photo_points, text=text),
-        lang=detect_language(text),
+        themes=tuple(tag_themes(text, transcript=transcript)),
+        place=place,
+        lang=detect_language(text if text.strip() or not transcript else transcript),
         flags=tuple(flags),
         spam_score=score,
         spam=spam,
         spam_reasons=reasons,
         rules_version=rules_version(),
+        model_version=model_version(),
     )
+
+
+def stored_version() -> str:
+    """What `Submission.pipeline_version` records besides the pipeline's own number."""
+    return tagger_version()

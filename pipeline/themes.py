@@ -1,247 +1,125 @@
-"""Climate theme tagging by the rules of the taxonomy file (`core/data/taxonomy.toml`)."""
+"""Climate themes of a story: the taxonomy's rules and the learned model, together.
+
+The rules (`pipeline.theme_rules`, terms in `core/data/taxonomy.toml`) know the words the
+coalition listed and their negation; the model (`pipeline.theme_model`) generalises beyond
+them from the labelled stories and takes the rules' strength per theme as features. A theme is
+given when the model's probability reaches that theme's threshold (chosen on the dev split for
+macro-F1), best first by probability over threshold, at most three; spam gets none.
+
+Evidence a moderator sees: the rule terms that matched, and for a theme the rules did not find,
+the words that pushed the model towards it most. A voice note's transcript is tagged with the
+typed text; evidence found in it says `source: "speech"`.
+"""
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
-from core import taxonomy
-from core.errors import ConfigError
+import numpy as np
+
 from pipeline.safety import is_spam
+from pipeline.theme_model import FloatArray, model, model_version, text_features
+from pipeline.theme_rules import (
+    Evidence,
+    RuleHit,
+    ThemeTag,
+    rule_hits,
+    rules,
+    rules_version,
+    tag_rules,
+)
 
-_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
-_CLAUSE_PUNCT = re.compile(r"[.,;:!?()\n]")
-_PARTICLES = ("nya", "lah", "kah", "pun", "ku", "mu")
-_SUFFIXES = ("kan", "an", "i")
-# prefix -> what the stem may start with instead (nasal assimilation: menanam -> tanam)
-_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("meng", ("", "k")),
-    ("meny", ("s",)),
-    ("mem", ("", "p")),
-    ("men", ("", "t")),
-    ("me", ("",)),
-    ("peng", ("", "k")),
-    ("peny", ("s",)),
-    ("pem", ("", "p")),
-    ("pen", ("", "t")),
-    ("per", ("",)),
-    ("pe", ("",)),
-    ("ber", ("", "r")),
-    ("be", ("",)),
-    ("ter", ("", "r")),
-    ("te", ("",)),
-    ("di", ("",)),
-    ("ke", ("",)),
-)  # no se-: it would turn "sekarang" into "karang"
-MIN_STEM = 3
+__all__ = [
+    "Evidence",
+    "ThemeTag",
+    "rules_version",
+    "tag_rules",
+    "tag_themes",
+    "tagger_version",
+]
+
+SPEECH_SEPARATOR = "\n\n"
+MODEL_EVIDENCE_WORDS = 3
+MODEL_EVIDENCE_SHARE = 0.25  # a word must weigh at least this share of the strongest word
 
 
 @dataclass(frozen=True, slots=True)
-class ThemeTag:
-    """One theme with its score (0-1) and the words that triggered it."""
+class _Document:
+    text: str
+    speech_from: int  # offset where the transcript starts (len(text) + 1 when there is none)
 
-    slug: str
-    score: float
-    evidence: tuple[str, ...]
+    def source(self, start: int) -> str:
+        return "speech" if start >= self.speech_from else "text"
 
-
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    slug: str
-    terms: tuple[tuple[tuple[str, ...], float], ...]
-    negatable: frozenset[tuple[str, ...]]
-    exclude: tuple[tuple[str, ...], ...]
+    def local(self, start: int, end: int) -> tuple[int, int]:
+        """A span relative to the part (typed text or transcript) it lies in."""
+        if start >= self.speech_from:
+            return start - self.speech_from, end - self.speech_from
+        return start, end
 
 
-@dataclass(frozen=True, slots=True)
-class _Rules:
-    version: str
-    min_score: float
-    relative_cutoff: float
-    max_themes: int
-    repeat_weight: float
-    negation_window: int
-    negators: frozenset[str]
-    clause_breaks: frozenset[str]
-    themes: tuple[_Rule, ...]
+def _document(text: str, transcript: str | None) -> _Document:
+    if not transcript or not transcript.strip():
+        return _Document(text, len(text) + 1)
+    if not text.strip():
+        return _Document(transcript, 0)
+    return _Document(text + SPEECH_SEPARATOR + transcript, len(text) + len(SPEECH_SEPARATOR))
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    word: str  # lower case, reduplication collapsed
-    stems: frozenset[str]
-    clause: int
-    start: int
-    end: int
+def tagger_version() -> str:
+    """The version stored with a story's tags: rules and model (`rules 2026.11.1 + lr-…`)."""
+    return f"rules {rules_version()} + {model_version()}"
 
 
-def _word_forms(raw: str) -> list[str]:
-    """Lower-cased words of one written token: 'rumah-rumah' -> ['rumah'], 'clean-up' -> 2."""
-    word = raw.lower()
-    word = re.sub(r"(?<=[a-z])2$", "", word)  # anak2 -> anak
-    parts = word.split("-")
-    if len(parts) == 2 and parts[0] == parts[1]:
-        return [parts[0]]
-    if len(parts) == 2 and parts[1].startswith(parts[0]):  # sayur-sayuran, rame-ramenya
-        return [parts[0]]
-    return [p for p in parts if p]
-
-
-@cache
-def stems(word: str) -> frozenset[str]:
-    """Candidate stems of a lower-case word, by stripping Indonesian affixes."""
-    bases = {word}
-    for particle in _PARTICLES:
-        if word.endswith(particle) and len(word) - len(particle) >= MIN_STEM:
-            bases.add(word[: -len(particle)])
-    for base in list(bases):
-        for suffix in _SUFFIXES:
-            if base.endswith(suffix) and len(base) - len(suffix) >= MIN_STEM:
-                bases.add(base[: -len(suffix)])
-    # English inflections (boats, flooded, planting): extra candidates, Indonesian terms rarely
-    # end in a form these could produce
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            bases.add(word[: -len(suffix)])
-    out = set(bases)
-    for _ in range(2):  # two layers: di-per-, ke-ber-, mem-per-
-        for base in list(out):
-            for prefix, restores in _PREFIXES:
-                if base.startswith(prefix):
-                    rest = base[len(prefix) :]
-                    for restore in restores:
-                        stem = restore + rest
-                        if len(stem) >= MIN_STEM:
-                            out.add(stem)
-    return frozenset(out)
-
-
-def _tokenize(text: str, clause_breaks: frozenset[str] = frozenset()) -> list[_Tok]:
-    toks: list[_Tok] = []
-    clause = 0
-    last_end = 0
-    for m in _WORD.finditer(text):
-        if _CLAUSE_PUNCT.search(text[last_end : m.start()]):
-            clause += 1
-        last_end = m.end()
-        for form in _word_forms(m.group()):
-            if form in clause_breaks:
-                clause += 1
-            toks.append(_Tok(form, stems(form) | {form}, clause, m.start(), m.end()))
-    return toks
-
-
-def _phrase(term: str) -> tuple[str, ...]:
-    return tuple(t.word for t in _tokenize(term))
-
-
-@cache
-def rules() -> _Rules:
-    """The tagger's rules from the taxonomy file (loaded once)."""
-    return parse_rules(taxonomy.data())
-
-
-def parse_rules(data: dict[str, Any]) -> _Rules:
-    """Build rules from the parsed taxonomy file (a theme the taxonomy lacks is refused)."""
-    settings = data["settings"]
-    themes = []
-    for slug, body in data["themes"].items():
-        if not taxonomy.is_theme(slug):
-            raise ConfigError(f"taxonomy.toml: unknown theme {slug!r}")
-        themes.append(
-            _Rule(
-                slug=slug,
-                terms=tuple((_phrase(t), float(w)) for t, w in body["terms"].items() if w > 0),
-                negatable=frozenset(_phrase(t) for t in body.get("negatable", [])),
-                exclude=tuple(_phrase(t) for t in body.get("exclude", [])),
-            )
-        )
-    return _Rules(
-        version=str(data["version"]),
-        min_score=float(settings["min_score"]),
-        relative_cutoff=float(settings["relative_cutoff"]),
-        max_themes=int(settings["max_themes"]),
-        repeat_weight=float(settings["repeat_weight"]),
-        negation_window=int(settings["negation_window"]),
-        negators=frozenset(settings["negators"]),
-        clause_breaks=frozenset(settings["clause_breaks"]),
-        themes=tuple(themes),
-    )
-
-
-def rules_version() -> str:
-    """The version string of the rules file in use."""
-    return rules().version
-
-
-def _matches(toks: list[_Tok], phrase: tuple[str, ...]) -> list[int]:
-    """Start indexes where the phrase occurs (each word matching a token or one of its stems)."""
-    n = len(phrase)
-    if n == 0:
+def tag_themes(text: str, *, transcript: str | None = None) -> list[ThemeTag]:
+    """0-3 climate themes for a story (typed text and/or a voice transcript), best first."""
+    doc = _document(text, transcript)
+    if not doc.text.strip() or is_spam(doc.text):
         return []
-    if n == 1:
-        return [i for i, t in enumerate(toks) if phrase[0] in t.stems]
-    return [
-        i
-        for i in range(len(toks) - n + 1)
-        if all(phrase[k] == toks[i + k].word or phrase[k] in toks[i + k].stems for k in range(n))
-    ]
+    hits = {hit.slug: hit for hit in rule_hits(doc.text)}
+    features = text_features(doc.text, list(hits.values()))
+    m = model()
+    probs = m.probabilities(features)
+    margin = probs / m.thresholds
+    chosen = [t for t in np.argsort(-margin, kind="stable") if probs[t] >= m.thresholds[t]]
+    tags = []
+    for t in chosen[: rules().max_themes]:
+        slug = m.slugs[t]
+        hit = hits.get(slug)
+        if hit is not None:
+            items = _rule_evidence(doc, hit)
+        else:
+            items = _model_evidence(doc, m.word_weights(features, int(t)), features.words)
+        by = "rules+model" if hit is not None else "model"
+        words = tuple(dict.fromkeys(item.text for item in items))
+        tags.append(ThemeTag(slug, round(float(probs[t]), 2), words, by, items))
+    return tags
 
 
-def _negated(toks: list[_Tok], i: int, r: _Rules) -> bool:
-    for k in range(max(0, i - r.negation_window), i):
-        if toks[k].word in r.negators and toks[k].clause == toks[i].clause:
-            return True
-    return False
+def _rule_evidence(doc: _Document, hit: RuleHit) -> tuple[Evidence, ...]:
+    return tuple(_evidence(doc, start, end, "rules") for start, end in hit.spans)
 
 
-def _score(raw: float) -> float:
-    return round(1 - math.exp(-raw / 4), 2)
+def _model_evidence(
+    doc: _Document, weights: FloatArray, words: tuple[tuple[int, int], ...]
+) -> tuple[Evidence, ...]:
+    """The words that pushed the model towards a theme most (first occurrence of each)."""
+    if not len(weights) or weights.max() <= 0:
+        return ()
+    floor = MODEL_EVIDENCE_SHARE * float(weights.max())
+    seen: set[str] = set()
+    items: list[Evidence] = []
+    for w in np.argsort(-weights, kind="stable"):
+        if weights[w] < floor or len(items) == MODEL_EVIDENCE_WORDS:
+            break
+        start, end = words[w]
+        if doc.text[start:end].lower() in seen:
+            continue
+        seen.add(doc.text[start:end].lower())
+        items.append(_evidence(doc, start, end, "model"))
+    return tuple(sorted(items, key=lambda e: (e.source, e.start)))
 
 
-def tag_themes(text: str) -> list[ThemeTag]:
-    """0-3 climate themes for a story, best first; none for spam and off-topic messages."""
-    if not text.strip() or is_spam(text):
-        return []
-    r = rules()
-    toks = _tokenize(text, r.clause_breaks)
-    results: list[tuple[float, str, tuple[str, ...]]] = []
-    for rule in r.themes:
-        excluded: set[int] = set()
-        for phrase in rule.exclude:
-            for i in _matches(toks, phrase):
-                excluded.update(range(i, i + len(phrase)))
-        raw = 0.0
-        evidence: list[str] = []
-        # each term counts once (plus a little per repeat); a phrase adds to its words' weight
-        for phrase, weight in rule.terms:
-            hits = [
-                i
-                for i in _matches(toks, phrase)
-                if not excluded.intersection(range(i, i + len(phrase)))
-            ]
-            counted = []
-            for i in hits:
-                if phrase in rule.negatable and _negated(toks, i, r):
-                    continue
-                counted.append(i)
-            if not counted:
-                continue
-            raw += weight * (1 + r.repeat_weight * (len(counted) - 1))
-            first = counted[0]
-            evidence.append(text[toks[first].start : toks[first + len(phrase) - 1].end])
-        if raw > 0:
-            results.append((raw, rule.slug, tuple(dict.fromkeys(evidence))))
-    if not results:
-        return []
-    results.sort(key=lambda x: -x[0])
-    best = results[0][0]
-    chosen = [
-        ThemeTag(slug, _score(raw), ev)
-        for raw, slug, ev in results
-        if raw >= r.min_score and raw >= r.relative_cutoff * best
-    ]
-    return chosen[: r.max_themes]
+def _evidence(doc: _Document, start: int, end: int, by: str) -> Evidence:
+    local_start, local_end = doc.local(start, end)
+    return Evidence(doc.text[start:end], local_start, local_end, doc.source(start), by)

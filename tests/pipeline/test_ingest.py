@@ -22,7 +22,9 @@ from core.storage import MediaStore
 from faketelegram.images import OESAPA, jpeg
 from moderation.withdrawal import withdraw_and_erase
 from pipeline import ingest
-from pipeline.ingest import ingest_waiting
+from pipeline.ingest import PIPELINE_VERSION, ingest_waiting
+from pipeline.theme_model import model_version
+from pipeline.theme_rules import rules_version
 from tests.jpeg_segments import metadata_in
 
 
@@ -93,6 +95,11 @@ def test_story_with_a_gps_photo_is_tagged_placed_and_made_safe(
     assert ingest(engine, settings, story_id) == "pending_review"
     story, [media] = _load(engine, story_id)
     assert "banjir-rob" in [theme["slug"] for theme in story.themes]
+    # the tags keep which rules and which model made them
+    assert (
+        story.pipeline_version
+        == f"{PIPELINE_VERSION} (rules {rules_version()} + {model_version()})"
+    )
     assert story.place_source == "photo" and story.place_id is not None
     assert story.exact_lat == pytest.approx(OESAPA[0], abs=1e-3)
     assert media.gps_lat == pytest.approx(OESAPA[0], abs=1e-3)

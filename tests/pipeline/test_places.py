@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -241,3 +242,64 @@ def test_place_by_id() -> None:
     assert (place.name, place.kind, place.source) == ("Pantai Lasiana", "pantai", "moderator")
     assert place.exact_lat is None
     assert place_by_id("nowhere") is None
+
+
+LOOSE_MENTIONS = (
+    Path(__file__).resolve().parents[1] / "data" / "tagging" / "loose-place-mentions.tsv"
+)
+
+
+def test_loosely_written_places_are_found() -> None:
+    """150 mentions as people write them (misspelt, Kupang Malay, kampung names): >= 95 %."""
+    lines = LOOSE_MENTIONS.read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("\t") for line in lines if line.strip()]
+    assert len(pairs) == 150
+    found = [(text, want, getattr(place_from_text(text), "id", None)) for text, want in pairs]
+    misses = [f for f in found if f[1] != f[2]]
+    assert len(misses) / len(pairs) <= 0.05, misses
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Sampah numpuk di pante di Nunhila", "pantai-nunhila"),  # a beach named after it
+        ("Klapa Lima pung pante su makin kecil", "pantai-kelapa-lima"),
+        ("Ombak su gigit pante di Osapa", "pantai-oesapa"),  # not another Oesapa beach
+        ("Rob menggenangi sekolah di dekat pantai Lasiana", "kel-lasiana"),  # near is not at
+        ("Camat Sulamu berjanji datang", "kec-sulamu"),
+        ("Tarus pung jalan utama tagenang setengah meter", "kel-tarus"),
+        ("Asap tebal dari psr Oeba", "lm-pasar-oeba"),
+        ("Rote's lontar sugar is getting rare", "pulau-rote"),
+        ("Katong di Labat su tiga hari sonde ada air", "dusun-labat"),
+        ("Air su masuk rumah di Namosen", "kel-namosain"),
+        ("Asap hitam dari PLTU tiap malam", "lm-pltu-bolok"),
+    ],
+)
+def test_loose_mentions_resolve(text: str, expected: str) -> None:
+    place = place_from_text(text)
+    assert place is not None and place.id == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mata air di kampung lama su kering",  # "kampung lama" is no typo of Kampung Labat
+        "Ade2 bekin papan kayu tulis jang potong bakau",  # "papan" (a board) is no Paspan
+        "Listrik mati tarus dari pagi",  # tarus = terus
+        "Tolong Pemprov NTT segera terbitkan aturan",  # the province alone is no place
+        "Mari kita foto poto bersama",
+    ],
+)
+def test_ordinary_words_stay_no_place(text: str) -> None:
+    assert place_from_text(text) is None
+
+
+def test_new_kupang_places_and_their_kinds() -> None:
+    index = by_id()
+    assert (
+        index["dusun-labat"].kind == "dusun"
+        and index["dusun-labat"].parent_id == "kel-bakunase-dua"
+    )
+    assert in_ntt(index["desa-netemnanu-utara"].lat, index["desa-netemnanu-utara"].lon)
+    assert not in_ntt(-9.22, 124.10)  # Oecusse's coast (Timor-Leste) stays outside
+    assert sum(1 for p in places() if p.id.startswith("desa-")) >= 90

@@ -84,3 +84,24 @@ def test_tag_jsonl_from_stdin_survives_a_line_that_is_not_utf8() -> None:
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first == {"id": None, "line": 1, "error": "not UTF-8 text"}
     assert second["id"] == "ok" and second["themes"]
+
+
+def test_tag_jsonl_keeps_its_fields_and_only_adds(tmp_path: Path) -> None:
+    """Consumers of `tag --jsonl` keep every field they had; new ones are only added."""
+    source = tmp_path / "stories.jsonl"
+    source.write_text(
+        json.dumps({"id": "x", "text": "Ombak su makan pantai di Lasiana, pohon kelapa tumbang"})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["tag", "--jsonl", str(source)])
+    assert result.exit_code == 0, result.output
+    (line,) = [json.loads(raw) for raw in result.stdout.splitlines()]
+    before = {"id", "themes", "place", "lang", "flags", "spam_score", "rules_version"}
+    assert before <= set(line) and set(line) - before == {"model_version"}
+    theme = line["themes"][0]
+    assert {"slug", "score", "evidence"} <= set(theme)
+    assert isinstance(theme["score"], float)
+    assert theme["evidence"] and all(isinstance(word, str) for word in theme["evidence"])
+    assert set(theme) - {"slug", "score", "evidence"} == {"by", "evidence_items"}
+    assert set(line["place"]) == {"id", "name", "kind", "lat", "lon", "source", "evidence"}

@@ -12,7 +12,8 @@ import pytest
 
 from core import taxonomy
 from core.errors import ConfigError
-from pipeline.themes import parse_rules, rules, rules_version, stems, tag_themes
+from pipeline.theme_rules import parse_rules, rules, rules_version, stems
+from pipeline.theme_rules import tag_rules as tag_themes
 
 TAXONOMY = Path("/work/shared/TAXONOMY.md")
 
