@@ -4,17 +4,39 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
 from core import taxonomy
 from pipeline.tagging import tag_text
 
+#: The longest input line read (a story is a few thousand characters): a longer one gets an
+#: error object and is skipped without being held in memory.
+MAX_LINE_BYTES = 1_000_000
+_SKIP_CHUNK = 1 << 20
 
-def _line_result(raw: bytes, number: int) -> dict[str, Any]:
+
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """Numbered lines of a stream, read one at a time; None for a line over MAX_LINE_BYTES."""
+    number = 0
+    while line := stream.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := stream.readline(_SKIP_CHUNK)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+        else:
+            yield number, line
+
+
+def _line_result(raw: bytes | None, number: int) -> dict[str, Any]:
     """One output object for one input line; a bad line gives an error object, not a crash."""
+    if raw is None:
+        limit = f"{MAX_LINE_BYTES:,}"
+        return {"id": None, "line": number, "error": f"line longer than {limit} bytes: skipped"}
     try:
         item = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -27,6 +49,22 @@ def _line_result(raw: bytes, number: int) -> dict[str, Any]:
     if not isinstance(text, str):
         return {"id": item.get("id"), "line": number, "error": "missing or non-string 'text'"}
     return {"id": item.get("id"), **tag_text(text).public_dict()}
+
+
+def _tag_lines(jsonl: Path) -> None:
+    """Tag a JSON-lines file (or stdin) line by line: memory stays small for any size."""
+    try:
+        stream = sys.stdin.buffer if str(jsonl) == "-" else jsonl.open("rb")
+    except OSError as exc:
+        typer.echo(f"Cannot read {jsonl}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        for number, line in _lines(stream):
+            if line is None or line.strip():
+                typer.echo(json.dumps(_line_result(line, number), ensure_ascii=False))
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
 
 
 def _parse_point(value: str) -> tuple[float, float]:
@@ -73,17 +111,7 @@ def tag(
         typer.echo("Give either a TEXT or --jsonl FILE (not both).", err=True)
         raise typer.Exit(2)
     if jsonl is not None:
-        if str(jsonl) == "-":
-            lines = sys.stdin.buffer.read().splitlines()
-        else:
-            try:
-                lines = jsonl.read_bytes().splitlines()
-            except OSError as exc:
-                typer.echo(f"Cannot read {jsonl}: {exc}", err=True)
-                raise typer.Exit(1) from exc
-        for number, line in enumerate(lines, start=1):
-            if line.strip():
-                typer.echo(json.dumps(_line_result(line, number), ensure_ascii=False))
+        _tag_lines(jsonl)
         return
     assert text is not None
     result = tag_text(text, chat_point=chat_point).public_dict()

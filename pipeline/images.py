@@ -24,6 +24,7 @@ import simplejpeg
 from PIL import ExifTags, Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 
 from core.errors import MediaError
+from pipeline.decode_budget import DecodeBudget
 from pipeline.duplicates import perceptual_hash
 from pipeline.exif import MAX_PIXELS, PhotoMetadata, heif_container_turns, read_metadata
 
@@ -40,6 +41,11 @@ Pixels = np.ndarray[Any, np.dtype[np.uint8]]  # height × width × 3, RGB
 #: The most pixels decoded at full size (formats without reduced-size decoding: PNG, HEIC, WebP,
 #: TIFF...): a 108 MP phone photo fits; about 330 MB of RGB while it is processed.
 MAX_FULL_DECODE_PIXELS = 110_000_000
+#: Pixels decoded at once by the whole process: one photo of the largest full-size kind, or
+#: several ordinary ones side by side (a 12 MP JPEG decodes at a quarter: 3 MP).
+DECODE_BUDGET = DecodeBudget(MAX_FULL_DECODE_PIXELS)
+#: The largest image file read at all (bots download at most 20 MB from Telegram).
+MAX_FILE_BYTES = 100_000_000
 MAX_BYTES = 1_000_000  # Bluesky's tightest blob limit (older PDSes), see PLATFORMS.md
 RENDITIONS = ("web", "feed", "square", "thumb")
 WEB_EDGE = 2048
@@ -81,19 +87,41 @@ class PhotoResult:
         return {"file": self.file, "renditions": self.renditions, "error": self.error}
 
 
-def process_photo(path: Path, out_dir: Path, *, threads: int | None = None) -> PhotoResult:
+def process_photo(
+    path: Path,
+    out_dir: Path,
+    *,
+    threads: int | None = None,
+    budget: DecodeBudget = DECODE_BUDGET,
+) -> PhotoResult:
     """Read metadata and write the four renditions of one photo into `out_dir`.
 
     The renditions are made and encoded on `threads` threads (default: up to 4, one per core);
-    the decoder, libvips and the encoder release the GIL.
+    the decoder, libvips and the encoder release the GIL. The decode waits its turn in
+    `budget` when other photos hold it.
     """
     count = threads or min(4, os.cpu_count() or 1)
     pool = ThreadPoolExecutor(max_workers=count) if count > 1 else None
     try:
-        return _process(path, out_dir, pool)
+        with budget.hold(decode_cost(path)):
+            return _process(path, out_dir, pool)
     finally:
         if pool is not None:
             pool.shutdown()
+
+
+def decode_cost(path: Path) -> int:
+    """The pixels decoding `path` will hold, from its header (0 when it cannot be read: the
+    decode then refuses it at once)."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if image.format in ("JPEG", "MPO"):
+                scale = _draft_scale(width, height)
+                return (width // scale) * (height // scale)
+            return width * height
+    except Exception:  # noqa: BLE001 - any unreadable file costs nothing here
+        return 0
 
 
 def _process(path: Path, out_dir: Path, pool: ThreadPoolExecutor | None) -> PhotoResult:
@@ -156,7 +184,10 @@ def _render_all(
 
 
 def process_many(
-    paths: Iterable[Path], out_dir: Path, workers: int | None = None
+    paths: Iterable[Path],
+    out_dir: Path,
+    workers: int | None = None,
+    budget: DecodeBudget = DECODE_BUDGET,
 ) -> list[PhotoResult]:
     """Process files on all cores (Pillow releases the GIL); each gets `out_dir/<stem>/`."""
     jobs: list[tuple[Path, Path]] = []
@@ -173,7 +204,7 @@ def process_many(
     # Files already fill the cores; one thread per photo's renditions avoids oversubscribing.
     inner = 1 if len(jobs) > 1 else None
     with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(lambda job: process_photo(*job, threads=inner), jobs))
+        return list(pool.map(lambda job: process_photo(*job, threads=inner, budget=budget), jobs))
 
 
 def load_pixels(path: Path) -> Pixels:
@@ -182,6 +213,12 @@ def load_pixels(path: Path) -> Pixels:
     A large plain JPEG (the usual phone photo) is decoded by libjpeg-turbo's scaled decoder
     straight into the array; anything else, or anything odd, goes through `open_upright`.
     """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise MediaError("unreadable", str(exc)) from exc
+    if size > MAX_FILE_BYTES:
+        raise MediaError("too_big", f"{size:,} bytes; at most {MAX_FILE_BYTES:,} are read")
     pixels = _fast_jpeg(path)
     if pixels is not None:
         return pixels

@@ -13,7 +13,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageDraw
 
-from pipeline.images import MAX_BYTES, load_pixels, open_upright, process_many, process_photo
+from pipeline.decode_budget import DecodeBudget
+from pipeline.images import (
+    MAX_BYTES,
+    MAX_FILE_BYTES,
+    load_pixels,
+    open_upright,
+    process_many,
+    process_photo,
+)
 from tests.conftest import EXIF_CORPUS
 from tests.jpeg_segments import metadata_in
 from tests.pipeline.exif_builder import ascii_entry, exif_block, jpeg_with_exif, rational_entry
@@ -417,3 +425,37 @@ def test_a_rendition_is_replaced_whole_never_rewritten_under_a_reader(tmp_path: 
 
 
 RENDITION_NAMES = ("web", "feed", "square", "thumb")
+
+
+def test_photos_decoded_in_parallel_share_one_pixel_budget(tmp_path: Path) -> None:
+    """Ten large PNGs of a story once decoded side by side (gigabytes); with a budget of five
+    megapixels, photos of three megapixels take turns, and every one is still processed."""
+    paths = []
+    for number in range(4):
+        path = tmp_path / f"layar-{number}.png"
+        Image.new("RGB", (2000, 1500), (40 * number, 90, 120)).save(path)
+        paths.append(path)
+    budget = DecodeBudget(5_000_000)
+    results = process_many(paths, tmp_path / "out", workers=4, budget=budget)
+    assert [result.error for result in results] == [None] * 4
+    assert budget.peak == 3_000_000 and budget.held == 0
+    roomy = DecodeBudget(100_000_000)
+    process_many(paths, tmp_path / "again", workers=4, budget=roomy)
+    assert roomy.peak > 3_000_000  # without the limit they do overlap
+
+
+def test_a_photo_costing_more_than_the_budget_runs_alone() -> None:
+    budget = DecodeBudget(10)
+    with budget.hold(4):
+        assert budget.held == 4
+    with budget.hold(25):
+        assert budget.held == 10  # capped at the budget: nothing else fits beside it
+    assert budget.held == 0 and budget.peak == 10
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.jpg"
+    with huge.open("wb") as out:
+        out.write(b"\xff\xd8\xff")
+        out.truncate(MAX_FILE_BYTES + 1)  # sparse: no 100 MB written to disk
+    assert process_photo(huge, tmp_path / "out").error == "too_big"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -105,3 +107,36 @@ def test_tag_jsonl_keeps_its_fields_and_only_adds(tmp_path: Path) -> None:
     assert theme["evidence"] and all(isinstance(word, str) for word in theme["evidence"])
     assert set(theme) - {"slug", "score", "evidence"} == {"by", "evidence_items"}
     assert set(line["place"]) == {"id", "name", "kind", "lat", "lon", "source", "evidence"}
+
+
+def test_a_huge_line_is_skipped_with_an_error_and_memory_stays_small(tmp_path: Path) -> None:
+    """A 60 MB line once made `tag --jsonl` grow to gigabytes; now it is skipped unread, and the
+    lines after it are tagged. Run as a real process to measure its peak memory."""
+    source = tmp_path / "stories.jsonl"
+    with source.open("w", encoding="utf-8") as out:
+        out.write(json.dumps({"id": "a", "text": "Listrik padam di Sulamu"}) + "\n")
+        out.write('{"id": "big", "text": "' + "air " * 15_000_000 + '"}\n')
+        out.write(json.dumps({"id": "c", "text": "Rob masuk rumah di Namosain"}) + "\n")
+    script = (
+        "import re, runpy, sys\n"
+        "sys.argv = ['pesisir', 'tag', '--jsonl', sys.argv[1]]\n"
+        "try:\n    runpy.run_module('cli', run_name='__main__')\n"
+        "finally:\n"
+        # The high-water mark of this process image (ru_maxrss would count the forked parent).
+        "    peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1]\n"
+        "    print('PEAK_KB', peak, file=sys.stderr)\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", script, str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    lines = [json.loads(line) for line in finished.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["a", None, "c"]
+    assert lines[1] == {"id": None, "line": 2, "error": "line longer than 1,000,000 bytes: skipped"}
+    peak_mb = int(finished.stderr.split("PEAK_KB")[1].split()[0]) / 1024
+    assert peak_mb < 200  # the process itself peaks near 140 MB; the line alone is 60 MB
