@@ -15,6 +15,7 @@ import os
 import re
 import traceback
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Engine
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes
 
-from bot import contributors, conversation, moderators, sweeper
+from bot import contributors, conversation, inbound, moderators, sweeper
 from bot.services import SERVICES_KEY, BotServices, services
 from core.config import Settings
 from core.errors import ConfigError
@@ -75,6 +76,9 @@ def build_application(
     application: BotApp = (
         Application.builder()
         .token(settings.telegram_token.get_secret_value())
+        # Each update is stored before Telegram is told it arrived, and replayed after a crash.
+        .update_queue(inbound.DurableUpdateQueue(engine))
+        .concurrent_updates(inbound.DurableUpdateProcessor(shared))
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .rate_limiter(AIORateLimiter(max_retries=3))
@@ -92,7 +96,8 @@ def build_application(
     # Last: a press no handler claimed (an old bot's button, forged data) is still answered,
     # or its spinner turns until Telegram gives up.
     application.add_handler(CallbackQueryHandler(_on_unknown_button))
-    schedule(application, [*housekeeping_jobs(engine, settings), *jobs])
+    forget = PeriodicJob("forget_handled_updates", 3600.0, partial(inbound.forget_old, engine))
+    schedule(application, [*housekeeping_jobs(engine, settings), forget, *jobs])
     application.add_error_handler(_on_error)
     return application
 
@@ -119,7 +124,14 @@ def schedule(application: BotApp, jobs: Sequence[PeriodicJob]) -> None:
 
 
 async def _post_init(application: BotApp) -> None:
-    """Set the command menu for private chats in each language."""
+    """Queue the updates a crash left unhandled (before polling starts), and set the command
+    menu for private chats in each language."""
+    queue = application.update_queue
+    if isinstance(queue, inbound.DurableUpdateQueue):
+        left = await asyncio.to_thread(inbound.unhandled, queue.engine, application.bot)
+        if left:
+            logger.info("replaying %d updates a stop left unhandled", len(left))
+        await queue.replay(left)
     for lang in LANGUAGES:
         commands = [BotCommand(name, t(lang, f"bot.commands.{name}")) for name in PRIVATE_COMMANDS]
         await application.bot.set_my_commands(

@@ -210,6 +210,9 @@ def add_text(
     """Append (or replace) the story text, keeping at most `max_chars`; returns chars dropped."""
     with session_scope(engine) as session:
         story = _ensure(session, contributor_id)
+        if not replace and story.text and story.text.endswith(text):
+            # The same message again: an update replayed after a crash (bot.inbound).
+            return _touch(session, story), 0
         combined = text if replace or not story.text else f"{story.text}\n\n{text}"
         dropped = max(0, len(combined) - max_chars)
         story.text = combined[:max_chars]

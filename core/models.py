@@ -250,3 +250,17 @@ class Installation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     install_id: str = Field(max_length=32)  # random, made by the migration that creates the table
     created_at: datetime = created_column()
+
+
+class InboundUpdate(SQLModel, table=True):
+    """A Telegram update stored before Telegram is told it arrived (bot.inbound): replayed after
+    a crash until handled; then only its id stays a while, so a redelivery is recognised."""
+
+    __tablename__ = "inbound_updates"
+
+    update_id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    payload: dict[str, Any] | None = json_nullable_column()  # private: the whole update
+    received_at: datetime = created_column()
+    handled_at: datetime | None = ts_column(index=True)
