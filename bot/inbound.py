@@ -100,15 +100,34 @@ class DurableUpdateQueue(asyncio.Queue[object]):
 
 
 class DurableUpdateProcessor(BaseUpdateProcessor):
-    """Marks each update handled once its handler and the chat's pending answer are done."""
+    """Handles updates of different chats at once and each chat's in order; marks each update
+    handled once its handler and the chat's pending answer are done."""
 
     def __init__(self, shared: BotServices, max_concurrent_updates: int = 1) -> None:
         super().__init__(max_concurrent_updates)
         self.shared = shared
+        # A lock per chat with updates in flight, and how many of them hold or await it:
+        # asyncio locks wake waiters in the order they came, and updates reach here in
+        # Telegram's order, so a chat's updates stay in order.
+        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the handlers, then mark the update handled (or when its answer has gone)."""
-        await coroutine
+        """Run the handlers after the chat's earlier updates, then mark the update handled."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+        else:
+            lock, users = self._chats.get(chat.id) or (asyncio.Lock(), 0)
+            self._chats[chat.id] = (lock, users + 1)
+            try:
+                async with lock:
+                    await coroutine
+            finally:
+                lock, users = self._chats[chat.id]
+                if users == 1:
+                    del self._chats[chat.id]
+                else:
+                    self._chats[chat.id] = (lock, users - 1)
         if not isinstance(update, Update):
             return
         chat = update.effective_chat
