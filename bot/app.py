@@ -78,9 +78,7 @@ def build_application(
         .token(settings.telegram_token.get_secret_value())
         # Each update is stored before Telegram is told it arrived, and replayed after a crash.
         .update_queue(inbound.DurableUpdateQueue(engine))
-        .concurrent_updates(
-            inbound.DurableUpdateProcessor(shared, settings.bot_concurrent_updates)
-        )
+        .concurrent_updates(inbound.DurableUpdateProcessor(shared, settings.bot_concurrent_updates))
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .rate_limiter(AIORateLimiter(max_retries=3))

@@ -14,7 +14,6 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest
 from telegram.ext import (
     ContextTypes,
 )
@@ -370,9 +369,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(t(turn.lang, "bot.stale_button"), show_alert=True)
         return
     await query.answer()
-    if query.message is not None:
-        try:
-            await query.edit_message_reply_markup(None)
-        except BadRequest:
-            logger.debug("buttons already gone")
+    # One rate-limited call per press, the answer itself: the pressed message keeps its buttons
+    # (they are single-use and answer "no longer works"); removing them would be a second
+    # call against Telegram's 30 a second, and under a burst every answer waits for it.
     await ACTIONS[pressed.action](turn, pressed, query.from_user)
