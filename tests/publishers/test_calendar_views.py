@@ -17,29 +17,16 @@ from core.models import Submission
 from publishers import deliveries
 from publishers.calendar import calendar_days, posts_in_states
 from publishers.campaigns import create_campaign
-from publishers.channels_config import add_channel, pause_channel
+from publishers.channels_config import pause_channel
 from publishers.dispatcher import dispatch_due
 from publishers.preview import preview_post
 from publishers.scheduling import autofill, cancel_post, schedule_story, spread
 from tests.publishers.dispatch_support import CALLS, make_story, register_test_publishers
+from tests.publishers.dispatch_support import setup_adil as _setup
 
 register_test_publishers()
 
 NOW = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # Monday 08:00 WITA
-
-
-def _setup(session: Session, **campaign: object) -> None:
-    add_channel(session, name="mast", kind="test-scripted", config={"channel": "mast"})
-    add_channel(session, name="tele", kind="test-scripted", config={"channel": "tele"})
-    create_campaign(
-        session,
-        slug="adil",
-        name="Adil",
-        hashtags=["AdilUntukBumi"],
-        channels=["mast", "tele"],
-        slots="mon,wed,fri@09:00,19:00",
-        **campaign,  # type: ignore[arg-type]
-    )
 
 
 def _schedule(session: Session, story: Submission, at: datetime, campaign: str = "adil") -> None:
