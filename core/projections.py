@@ -163,6 +163,40 @@ def rendition_is_public(session: Session, sha256: str) -> bool:
     return found is not None
 
 
+#: States of a story whose media the dashboard still shows (everything but a withdrawal).
+_SHOWN_STATES = frozenset(state.value for state in SubmissionState) - {
+    SubmissionState.WITHDRAWN.value,
+    SubmissionState.ERASED.value,
+}
+
+
+def rendition_shown(session: Session, sha256: str) -> bool:
+    """True when a story not withdrawn uses the photo with this digest: the dashboard may show
+    its renditions (metadata-free) to anyone logged in."""
+    found = session.exec(
+        select(Media.id)
+        .join(Submission, col(Submission.id) == Media.submission_id)
+        .where(
+            Media.sha256 == sha256,
+            col(Media.deleted_at).is_(None),
+            col(Submission.state).in_(_SHOWN_STATES),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def private_media(session: Session, media_id: int) -> MediaView | None:
+    """A photo's original or a recording, for moderators: None when the story is withdrawn."""
+    media = session.get(Media, media_id)
+    if media is None or media.deleted_at is not None or not media.path:
+        return None
+    story = session.get(Submission, media.submission_id)
+    if story is None or story.state not in _SHOWN_STATES:
+        return None
+    return _media_view(media)
+
+
 def public_story(
     session: Session, submission: Submission, *, data_dir: Path | None = None
 ) -> PublicStory:

@@ -72,10 +72,15 @@ class QueueItem:
     place_id: str | None
     place_name: str | None
     themes: tuple[str, ...]
-    flags: tuple[str, ...]  # kinds, e.g. phone, duplicate, photo_late
+    flags: tuple[dict[str, Any], ...]  # as stored: kind, span, detail (never the data itself)
     photos: int = 0
     recordings: int = 0
     thumbs: tuple[str, ...] = field(default_factory=tuple)  # thumb renditions (data-dir relative)
+
+    @property
+    def flag_kinds(self) -> tuple[str, ...]:
+        """The kinds of the story's flags, once each (phone, duplicate, photo_late, ...)."""
+        return tuple(dict.fromkeys(str(flag.get("kind")) for flag in self.flags))
 
     @property
     def media_count(self) -> int:
@@ -259,9 +264,7 @@ def _items(session: Session, rows: Sequence[Submission]) -> list[QueueItem]:
                 place_id=row.place_id,
                 place_name=row.place_name,
                 themes=theme_slugs(row),
-                flags=tuple(
-                    dict.fromkeys(str(flag.get("kind")) for flag in row.flags if flag.get("kind"))
-                ),
+                flags=tuple(dict(flag) for flag in row.flags if flag.get("kind")),
                 photos=photos.get(row.id, 0),
                 recordings=recordings.get(row.id, 0),
                 thumbs=tuple(thumbs.get(row.id, ())),

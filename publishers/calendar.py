@@ -315,17 +315,20 @@ def calendar_days(
         if len(first) < per_day:
             first.append(int(delivery_id or 0))
     shown = [delivery_id for _, ids in by_day.values() for delivery_id in ids]
-    posts = {post.id: post for post in _slot_posts(session, shown, now=now or utcnow())}
+    posts = {post.id: post for post in slot_posts(session, shown, now=now)}
     return [
         CalendarDay(day, counts, sum(counts.values()), [posts[i] for i in ids if i in posts])
         for day, (counts, ids) in by_day.items()
     ]
 
 
-def _slot_posts(session: Session, ids: Sequence[int], *, now: datetime) -> list[SlotPost]:
+def slot_posts(
+    session: Session, ids: Sequence[int], *, now: datetime | None = None
+) -> list[SlotPost]:
     """These posts in full, with their warnings."""
     if not ids:
         return []
+    now = now or utcnow()
     rows = list(
         session.exec(
             select(Delivery, Submission.ref, Channel, Campaign)
@@ -423,4 +426,4 @@ def posts_in_states(
         .order_by(col(Delivery.updated_at).desc(), col(Delivery.id).desc())
         .limit(limit)
     )
-    return _slot_posts(session, [int(i or 0) for i in ids], now=now or utcnow())
+    return slot_posts(session, [int(i or 0) for i in ids], now=now)
