@@ -13,6 +13,7 @@ from cli import ingest as ingest_command
 from cli import moderation as moderation_cli
 from cli import run as run_command
 from cli import tag as tag_command
+from cli import web as web_command
 
 app = typer.Typer(
     help="Suara Pesisir: climate stories from the coast, from Telegram to social channels.",
@@ -59,3 +60,4 @@ app.command()(tag_command.tag)
 app.command(name="ingest")(ingest_command.ingest)
 moderation_cli.register(app)
 publishing.register(app)
+app.add_typer(web_command.web_app, name="web")
