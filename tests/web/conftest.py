@@ -59,7 +59,9 @@ class Browser(requests.Session):
         self.base = base
         self.csrf = ""
 
-    def request(self, method: str | bytes, url: str | bytes, *args: object, **kwargs: object) -> requests.Response:  # type: ignore[override]
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: object, **kwargs: object
+    ) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", 20)
         target = url if str(url).startswith("http") else self.base + str(url)
         return super().request(method, target, *args, **kwargs)  # type: ignore[arg-type]
@@ -100,3 +102,6 @@ def expire_links(engine: Engine) -> None:
     with Session(engine) as session:
         session.execute(update(LoginToken).values(expires_at=utcnow() - timedelta(minutes=1)))
         session.commit()
+
+
+from tests.web.browser import browser  # noqa: E402, F401 - the session's one Chromium

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from core.clock import as_utc, parse_local_time, utcnow
+from core.clock import as_utc, format_local, parse_local_time, utcnow
 from core.errors import InvalidInput, PesisirError
 from core.i18n import t
 from core.stories import find_story
@@ -157,7 +157,8 @@ def move(
         when = parse_local_time(at, timezone or settings_of(request).timezone)
         with database(request) as session:
             moved = move_post(session, delivery_id=delivery_id, at=when, actor=who.actor)
-        flash(request, t(lang, "web.calendar.moved", id=moved.id, at=at))
+        shown = format_local(moved.scheduled_at, timezone or settings_of(request).timezone)
+        flash(request, t(lang, "web.calendar.moved", id=moved.id, at=shown))
     except PesisirError as error:
         flash(request, t(lang, "moderation.answer.invalid", error=error), "error")
     return _refresh(request)
@@ -191,7 +192,8 @@ def schedule(  # noqa: PLR0917 - each is a form field
                 actor=who.actor,
                 expected_version=version,
             )
-        flash(request, t(lang, "web.calendar.scheduled", ref=outcome.ref, at=at))
+        shown = format_local(when, timezone or settings_of(request).timezone)
+        flash(request, t(lang, "web.calendar.scheduled", ref=outcome.ref, at=shown))
     except Conflict as conflict:
         flash(request, conflict_text(lang, conflict), "error")
     except PesisirError as error:
