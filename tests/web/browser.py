@@ -1,6 +1,9 @@
 """Real Chromium for the dashboard's browser tests: Debian's /usr/bin/chromium driven by
-Playwright from PyPI (never `playwright install`), one browser per test session; screenshots
-at a phone and a laptop size go to the `artifacts_dir` folder."""
+Playwright from PyPI (never `playwright install`); screenshots at a phone and a laptop size go
+to the `artifacts_dir` folder.
+
+One browser serves every browser test: they all live in `test_browser.py` and the fixture is
+module-scoped, so Playwright's own event loop is gone before the asyncio tests that follow."""
 
 from __future__ import annotations
 
@@ -29,9 +32,9 @@ def chromium_path() -> str | None:
     return found if Path(found).exists() else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the whole test session."""
+    """One headless Chromium for all the browser tests."""
     path = chromium_path()
     if path is None:
         if os.environ.get("CI"):
