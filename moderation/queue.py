@@ -2,9 +2,11 @@
 their counts by public place for the map. The one owner of this SQL: the CLI's `queue list`,
 the web's queue and tray and the map all ask here.
 
-Pages are keyset-paginated on (submission time, id): a page never loads the stories before it,
-so the ten-thousandth page costs what the first does. One story in full is its moderators' view,
-`core.projections.moderator_story`.
+Pages are keyset-paginated on (submission time, id), which the index on `submitted_at` serves
+in order: a page never loads the stories before it, so the ten-thousandth page costs what the
+first does. A story is listed from its submission on; drafts (not yet sent, so without a
+submission time) are the contributor's and never listed. One story in full is its moderators'
+view, `core.projections.moderator_story`.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ MAX_LIMIT = 500
 
 
 def _sort_key() -> ColumnElement[datetime]:
-    """When a story entered the queue: its submission, or its creation for rows without one."""
-    return func.coalesce(col(Submission.submitted_at), col(Submission.created_at))
+    """When a story entered the queue: its submission."""
+    return col(Submission.submitted_at)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ def _states(status: str | None) -> list[str]:
         return [state.value for state in REVIEW_STATES]
     if status == "all":
         return [state.value for state in S if state != S.DRAFT]
+    if status == S.DRAFT.value:
+        raise InvalidInput("drafts are not listed: they are the contributor's until sent")
     if status not in {state.value for state in S}:
         raise InvalidInput(f"unknown state {status!r}")
     return [status]
@@ -131,7 +135,10 @@ def _local_day(day: date, timezone: str) -> datetime:
 
 def conditions(session: Session, wanted: StoryFilter) -> list[ColumnElement[bool]]:
     """The WHERE clauses of a filter (bad input raises InvalidInput)."""
-    where: list[ColumnElement[bool]] = [col(Submission.state).in_(_states(wanted.status))]
+    where: list[ColumnElement[bool]] = [
+        col(Submission.state).in_(_states(wanted.status)),
+        col(Submission.submitted_at).is_not(None),
+    ]
     if wanted.theme:
         where.append(_has_theme(session, wanted.theme))
     if wanted.place:
@@ -208,7 +215,8 @@ def list_page(
     if more and rows:
         last = rows[-1]
         assert last.id is not None
-        cursor = encode_cursor(last.submitted_at or last.created_at, last.id)
+        assert last.submitted_at is not None
+        cursor = encode_cursor(last.submitted_at, last.id)
     return Page(items, cursor)
 
 
@@ -321,10 +329,13 @@ def place_counts(session: Session, wanted: StoryFilter | None = None) -> list[Pl
             main_theme,
             func.count(),
         )
-        .where(col(Submission.place_id).is_not(None), *conditions(session, wanted))
+        .where(*conditions(session, wanted))
         .group_by(col(Submission.place_id), col(Submission.state), main_theme)
     )
+    # Stories without a place are skipped here rather than in SQL: `place_id IS NOT NULL` would
+    # lead SQLite to walk the place index and read every row at random.
     return [
         PlaceCount(str(place_id), name, str(state), theme, int(count))
         for place_id, name, state, theme, count in session.execute(statement)
+        if place_id is not None
     ]

@@ -4,13 +4,17 @@ PESISIR_MAP_TILES_URL; without network the shipped NTT outline still shows where
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib import resources
 from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from core import taxonomy
+from core.clock import utcnow
 from core.errors import InvalidInput
 from core.i18n import t
 from core.states import SubmissionState
@@ -22,10 +26,23 @@ from web.routes.queue import parse_day
 router = APIRouter()
 
 
+#: Without dates the map shows the last three months: what is happening now (and what a year
+#: of stories would make slow to count on a small server; choose dates to see more).
+DEFAULT_DAYS = 90
+
+
 @router.get("/map", response_class=HTMLResponse)
 def map_page(request: Request, who: Who) -> HTMLResponse:
-    """The map page; its markers come from /map/data.json."""
+    """The map page; its markers come from /map/data.json with the same filters."""
     lang = language(request)
+    settings = settings_of(request)
+    filters = {
+        key: request.query_params.get(key, "")
+        for key in ("theme", "state", "since", "until", "colour")
+    }
+    if "since" not in request.query_params and "until" not in request.query_params:
+        today = utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+        filters["since"] = (today - timedelta(days=DEFAULT_DAYS)).isoformat()
     themes = {slug: taxonomy.label(slug, lang) for slug in taxonomy.slugs()}
     states = {
         s.value: t(lang, f"web.state.{s.value}")
@@ -33,11 +50,12 @@ def map_page(request: Request, who: Who) -> HTMLResponse:
         if s != SubmissionState.DRAFT
     }
     context = {
-        "tiles": settings_of(request).map_tiles_url,
+        "tiles": settings.map_tiles_url,
         "themes": list(themes.items()),
         "states": list(states),
         "labels": {"themes": themes, "states": states},
-        "filters": dict(request.query_params),
+        "filters": filters,
+        "query": urlencode({key: value for key, value in filters.items() if value}),
     }
     return render(request, "map.html", context, who=who)
 
