@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from core import audit, personal_data
@@ -149,15 +150,20 @@ FETCHABLE_STATES = frozenset(
 def rendition_is_public(session: Session, sha256: str) -> bool:
     """True when a live story whose consent allows social media uses the photo with this digest
     (its renditions may then be fetched by URL); False after withdrawal or for `internal`."""
+    return _photo_used(
+        session,
+        sha256,
+        col(Submission.consent).in_(SOCIAL_CONSENTS),
+        col(Submission.state).in_(FETCHABLE_STATES),
+    )
+
+
+def _photo_used(session: Session, sha256: str, *story: ColumnElement[bool]) -> bool:
+    """True when a story matching `story` uses a live photo with this digest."""
     found = session.exec(
-        select(Submission.id)
-        .join(Media, col(Media.submission_id) == Submission.id)
-        .where(
-            Media.sha256 == sha256,
-            col(Media.deleted_at).is_(None),
-            col(Submission.consent).in_(SOCIAL_CONSENTS),
-            col(Submission.state).in_(FETCHABLE_STATES),
-        )
+        select(Media.id)
+        .join(Submission, col(Submission.id) == Media.submission_id)
+        .where(Media.sha256 == sha256, col(Media.deleted_at).is_(None), *story)
         .limit(1)
     ).first()
     return found is not None
@@ -173,17 +179,7 @@ _SHOWN_STATES = frozenset(state.value for state in SubmissionState) - {
 def rendition_shown(session: Session, sha256: str) -> bool:
     """True when a story not withdrawn uses the photo with this digest: the dashboard may show
     its renditions (metadata-free) to anyone logged in."""
-    found = session.exec(
-        select(Media.id)
-        .join(Submission, col(Submission.id) == Media.submission_id)
-        .where(
-            Media.sha256 == sha256,
-            col(Media.deleted_at).is_(None),
-            col(Submission.state).in_(_SHOWN_STATES),
-        )
-        .limit(1)
-    ).first()
-    return found is not None
+    return _photo_used(session, sha256, col(Submission.state).in_(_SHOWN_STATES))
 
 
 def private_media(session: Session, media_id: int) -> MediaView | None:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, String, and_, cast, func, literal, literal_column, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from core.clock import as_utc
@@ -37,7 +38,7 @@ REVIEW_STATES = (S.PENDING_REVIEW, S.NEEDS_INFO, S.QUARANTINED)
 MAX_LIMIT = 500
 
 
-def _sort_key() -> ColumnElement[datetime]:
+def _sort_key() -> Mapped[datetime | None]:
     """When a story entered the queue: its submission."""
     return col(Submission.submitted_at)
 

@@ -14,16 +14,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from core.clock import as_utc, format_local, parse_local_time, utcnow
-from core.errors import InvalidInput, PesisirError
+from core.errors import PesisirError
 from core.i18n import t
-from core.stories import find_story
-from moderation import Conflict, actions, queue
+from moderation import queue
 from moderation.actions import Action
 from publishers.calendar import SlotPost, calendar_days
 from publishers.campaigns import DAYS, get_campaign, list_campaigns
 from publishers.scheduling import autofill, move_post
 from web.pages import CSRF, Planning, Who, back, database, flash, language, render, settings_of
-from web.routes.story import conflict_text
+from web.routes.story import decide
 
 router = APIRouter()
 PER_DAY = {"week": 40, "month": 3}
@@ -177,27 +176,14 @@ def schedule(  # noqa: PLR0917 - each is a form field
     """An approved story dragged from the tray into a slot: the same schedule action as the
     card's, with the version the tray showed."""
     lang = language(request)
-    try:
-        if not campaign:
-            raise InvalidInput(t(lang, "web.calendar.pick_campaign"))
-        when = parse_local_time(at, timezone or settings_of(request).timezone)
-        with database(request) as session:
-            story = find_story(session, ref)
-            assert story.id is not None
-            outcome = actions.apply(
-                session,
-                story.id,
-                Action.SCHEDULE,
-                {"campaign": campaign, "at": when},
-                actor=who.actor,
-                expected_version=version,
-            )
-        shown = format_local(when, timezone or settings_of(request).timezone)
-        flash(request, t(lang, "web.calendar.scheduled", ref=outcome.ref, at=shown))
-    except Conflict as conflict:
-        flash(request, conflict_text(lang, conflict), "error")
-    except PesisirError as error:
-        flash(request, t(lang, "moderation.answer.invalid", error=error), "error")
+    if not campaign:
+        flash(request, t(lang, "web.calendar.pick_campaign"), "error")
+        return _refresh(request)
+    form = {"campaign": campaign, "at": at, "timezone": timezone or settings_of(request).timezone}
+    flash(
+        request,
+        *decide(request, who=who, ref=ref, action=Action.SCHEDULE, version=version, payload=form),
+    )
     return _refresh(request)
 
 

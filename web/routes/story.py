@@ -177,21 +177,23 @@ def act(  # noqa: PLR0917 - each is a form field
     }
     flash(
         request,
-        *_apply(request, who=who, ref=ref, action=chosen, version=version, form=form, lang=lang),
+        *decide(request, who=who, ref=ref, action=chosen, version=version, payload=form),
     )
     return back(request, f"/stories/{ref}")
 
 
-def _apply(
+def decide(
     request: Request,
     *,
     who: PersonView,
     ref: str,
     action: Action,
     version: int,
-    form: dict[str, Any],
-    lang: str,
+    payload: dict[str, Any],
 ) -> tuple[str, str]:
+    """Do one decision as this person with the version they saw; the notice to show and its
+    kind (`ok`, or `error` with who was first, or why not)."""
+    lang = language(request)
     store = request.app.state.store
 
     def late(session: Session, story_id: int, *, actor: str, expected_version: int) -> list[Path]:
@@ -207,7 +209,7 @@ def _apply(
                 session,
                 story.id,
                 action,
-                _payload(action, form),
+                _payload(action, payload),
                 actor=who.actor,
                 expected_version=version,
                 add_late_photos=late,
@@ -216,6 +218,5 @@ def _apply(
         return conflict_text(lang, conflict), "error"
     except PesisirError as error:
         return t(lang, "moderation.answer.invalid", error=error), "error"
-    return t(
-        lang, "web.story.done", ref=outcome.ref, state=t(lang, f"web.state.{outcome.state}")
-    ), "ok"
+    state = t(lang, f"web.state.{outcome.state}")
+    return t(lang, "web.story.done", ref=outcome.ref, state=state), "ok"
