@@ -171,7 +171,7 @@ def render(
 def back(request: Request, fallback: str) -> RedirectResponse:
     """A 303 to the page named in the form's `next` (same site only), else `fallback`."""
     target = request.query_params.get("next") or fallback
-    if not target.startswith("/") or target.startswith("//"):
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
         target = fallback
     return RedirectResponse(target, status_code=303)
 

@@ -232,3 +232,16 @@ def test_actions_change_what_they_say(site: Site, world: World) -> None:
             if e.action in {"post_caption", "channel_paused", "delivery_pending"}
         }
         assert actors == {"web:Citra"}
+
+
+def test_english_by_choice_and_times_with_their_zone(site: Site, world: World) -> None:
+    client = site.login("viewer", "Vera")
+    indonesian = client.get("/queue").text
+    assert "<h1>Cerita</h1>" in indonesian and " WITA</time>" in indonesian
+    english = client.act("/language?next=/queue", lang="en")
+    assert english.url.endswith("/queue") and "<h1>Stories</h1>" in english.text
+    assert 'lang="en"' in english.text
+    outside = client.act("/language?next=//evil.example/", lang="id")
+    assert outside.url == site.url + "/queue"
+    outside = client.act("/language?next=/\\evil.example/", lang="id")
+    assert outside.url == site.url + "/queue"
