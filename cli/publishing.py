@@ -18,10 +18,10 @@ import typer
 from sqlmodel import Session
 
 from cli import common
-from core.clock import format_local, parse_local_time
+from core.clock import format_local, parse_day, parse_local_time
 from core.config import Settings
 from core.db import session_scope
-from core.errors import PesisirError
+from core.errors import InvalidInput, PesisirError
 from core.models import Campaign, Channel
 from core.states import DeliveryState
 from core.stories import find_story
@@ -111,12 +111,10 @@ def _channel_dict(channel: Channel) -> dict[str, Any]:
 
 
 def _parse_date(value: str | None) -> date | None:
-    if not value:
-        return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-12-01") from None
+        return parse_day(value)
+    except InvalidInput as problem:
+        raise typer.BadParameter(str(problem)) from None
 
 
 # -- campaigns --------------------------------------------------------------------------------

@@ -14,14 +14,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from core import taxonomy
-from core.clock import utcnow
+from core.clock import parse_day, utcnow
 from core.errors import InvalidInput
 from core.i18n import t
 from core.states import SubmissionState
 from moderation import queue
 from pipeline.gazetteer import by_id
 from web.pages import Who, database, language, render, settings_of
-from web.routes.queue import parse_day
 
 router = APIRouter()
 

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from core import taxonomy
+from core.clock import parse_day
 from core.errors import InvalidInput
 from core.states import SubmissionState
 from moderation import actions, queue
@@ -16,16 +15,6 @@ from web.pages import Who, database, language, render, settings_of
 
 router = APIRouter()
 PAGE = 30
-
-
-def parse_day(value: str | None) -> date | None:
-    """A `YYYY-MM-DD` from a form; InvalidInput for anything else."""
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a date like 2026-12-01") from None
 
 
 @router.get("/queue", response_class=HTMLResponse)
