@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes
 
-from bot import contributors, conversation, inbound, moderators, sweeper
+from bot import contributors, conversation, inbound, moderators, sweeper, web_login
 from bot.services import SERVICES_KEY, BotServices, services
 from core.config import Settings
 from core.errors import ConfigError
@@ -49,6 +49,7 @@ REGISTRARS: list[Registrar] = [
     contributors.register,
     moderators.register,
     sweeper.register,
+    web_login.register,
 ]
 
 #: What a token from @BotFather looks like: the bot id, a colon, 30 or more URL-safe characters.

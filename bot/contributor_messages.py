@@ -35,9 +35,9 @@ from bot.conversation import (
     turn_for,
 )
 from bot.media import TELEGRAM_DOWNLOAD_LIMIT, acceptable_mime, download, fits, sniff, too_big
-from bot.ratelimit import RateLimiter, Verdict
 from bot.services import services
 from core.i18n import t
+from core.ratelimit import RateLimiter, Verdict
 from core.states import Awaiting, MediaKind
 
 logger = logging.getLogger(__name__)

@@ -40,8 +40,8 @@ from bot.contributor_messages import (
     throttle,
 )
 from bot.conversation import BotApp, Handler
-from bot.ratelimit import RateLimiter
 from bot.services import BotServices
+from core.ratelimit import RateLimiter
 
 
 def register(application: BotApp, shared: BotServices) -> None:

@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 
 from cli import checks
-from cli.checks import Check
 from cli.checks_telegram import check_telegram, check_webhook
 from core.config import Settings
 from core.logging_setup import redact
+from publishers.channel_health import Check, check_channels
 
 MARKS = {True: "✓", False: "✗", None: "–"}
 
@@ -31,7 +31,7 @@ def run_checks() -> list[Check]:
         found.append(Check("channels", None, "not checked: the database is not ready"))
     else:
         try:
-            found += checks.check_channels(engine, settings)
+            found += check_channels(engine, settings)
         finally:
             engine.dispose()
     return [_redacted(check, settings) for check in found]

@@ -12,8 +12,8 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot.app import TOKEN_SHAPE, webhook_problem
-from cli.checks import Check
 from core.config import Settings
+from publishers.channel_health import Check
 
 BOT = "telegram bot"
 GROUP = "moderators' group"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,7 @@ from core.logging_setup import configure_logging
 from core.models import Media, Submission
 from faketelegram import FakeBotAPI, FakeUser, button_texts
 from faketelegram.images import OESAPA, jpeg
+from moderation import access
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +185,21 @@ def _report(ctx: DemoContext) -> None:
     echo(f"  outbox channel: {outbox} ({posts} {written}, photos without metadata)")
     echo("  try:            pesisir queue list · pesisir audit REF · pesisir posts list")
     echo(f"                  (with PESISIR_DATA_DIR={ctx.settings.data_dir})")
+    _dashboard(ctx)
+
+
+def _dashboard(ctx: DemoContext) -> None:
+    """How to open the web dashboard on the demo's stories: serve it, then a login link."""
+    with session_scope(ctx.engine) as session:
+        person = access.person_named(session, "Tim demo", "admin", actor="cli:demo")
+        token = access.issue_link(session, person.id, issued_by="cli:demo")
+    key = secrets.token_urlsafe(24)
+    ctx.echo("\n== The web dashboard")
+    ctx.echo("  serve it (in another terminal, from this folder):")
+    ctx.echo(f"    PESISIR_DATA_DIR={ctx.settings.data_dir} PESISIR_SECRET_KEY={key} pesisir web")
+    ctx.echo("  then open this one-time login link within 10 minutes (later: pesisir web link")
+    ctx.echo("  --name 'Tim demo' --role admin, with the same PESISIR_DATA_DIR):")
+    ctx.echo(f"  {access.login_url(ctx.settings, token)}")
 
 
 def _prepare(data_dir: Path, keep: bool) -> None:

@@ -21,6 +21,7 @@ from cli import ingest as ingest_command
 from cli import moderation as moderation_cli
 from cli import run as run_command
 from cli import tag as tag_command
+from cli import web as web_command
 from core.db import describe_url
 from core.errors import ConfigError, PesisirError
 from core.logging_setup import redact
@@ -75,6 +76,7 @@ app.command()(tag_command.tag)
 app.command(name="ingest")(ingest_command.ingest)
 moderation_cli.register(app)
 publishing.register(app)
+app.add_typer(web_command.web_app, name="web")
 
 
 def main() -> None:

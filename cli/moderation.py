@@ -64,7 +64,7 @@ def _echo_json(value: Any) -> None:
 
 
 @queue_app.command("list")
-def queue_list(
+def queue_list(  # noqa: PLR0917 - Typer maps each parameter to an option
     status: Annotated[
         str | None, typer.Option(help="a state (pending_review, approved, ...) or 'all'")
     ] = None,
@@ -72,18 +72,22 @@ def queue_list(
     place: Annotated[
         str | None, typer.Option(help="a gazetteer id or part of a place name")
     ] = None,
-    search: Annotated[str | None, typer.Option(help="words in the text")] = None,
+    search: Annotated[str | None, typer.Option(help="words in the text, or a reference")] = None,
+    limit: Annotated[int, typer.Option(help="stories per page (1-500)")] = 50,
+    after: Annotated[
+        str | None, typer.Option(help="the cursor printed at the end of the previous page")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON array")] = False,
 ) -> None:
-    """Stories waiting for a moderator (or in the given state), oldest first."""
+    """Stories waiting for a moderator (or in the given state), oldest first, a page at a time."""
+    wanted = queue.StoryFilter(status=status, theme=theme, place=place, search=search)
     with _session() as session:
-        stories = queue.list_stories(
-            session, status=status, theme=theme, place=place, search=search
-        )
-        counts = queue.media_counts(session, [s.id for s in stories if s.id is not None])
-        rows = [queue.summary_row(s, counts.get(s.id or 0, 0)) for s in stories]
+        page = queue.list_page(session, wanted, limit=limit, after=after)
+    rows = [queue.summary_row(item) for item in page.items]
     if as_json:
         _echo_json(rows)
+        if page.next_cursor:
+            typer.echo(f"next page: --after {page.next_cursor}", err=True)
         return
     if not rows:
         typer.echo("No stories.")
@@ -95,6 +99,8 @@ def queue_list(
             f"{row['ref']:<10} {row['state']:<15} {row['created_at'][:16]}  "
             f"{row['media_count']} photo(s)  {row['place'] or '-'}  [{themes}]  {text[:60]}"
         )
+    if page.next_cursor:
+        typer.echo(f"More: the same command with --after {page.next_cursor}")
 
 
 def _details(story: ModeratorStory) -> dict[str, Any]:

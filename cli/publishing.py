@@ -18,10 +18,10 @@ import typer
 from sqlmodel import Session
 
 from cli import common
-from core.clock import format_local, parse_local_time
+from core.clock import format_local, parse_day, parse_local_time
 from core.config import Settings
 from core.db import session_scope
-from core.errors import PesisirError
+from core.errors import InvalidInput, PesisirError
 from core.models import Campaign, Channel
 from core.states import DeliveryState
 from core.stories import find_story
@@ -42,7 +42,7 @@ from publishers.channels_config import (
     resume_channel,
 )
 from publishers.deliveries import resolve
-from publishers.scheduling import autofill, move_post, schedule_story, unschedule
+from publishers.scheduling import autofill, cancel_post, move_post, schedule_story, unschedule
 from publishers.worker import run_worker
 
 campaign_app = typer.Typer(
@@ -111,12 +111,10 @@ def _channel_dict(channel: Channel) -> dict[str, Any]:
 
 
 def _parse_date(value: str | None) -> date | None:
-    if not value:
-        return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-12-01") from None
+        return parse_day(value)
+    except InvalidInput as problem:
+        raise typer.BadParameter(str(problem)) from None
 
 
 # -- campaigns --------------------------------------------------------------------------------
@@ -282,7 +280,7 @@ def channel_list(as_json: JsonOption = False) -> None:
 def channel_pause(name: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
     """Pause a channel: its posts wait."""
     with _session() as (session, _settings):
-        pause_channel(session, name, reason)
+        pause_channel(session, name, reason, actor=_actor())
     typer.echo(f"Channel {name} paused.")
 
 
@@ -291,7 +289,7 @@ def channel_resume(name: str) -> None:
     """Resume a channel (after fixing its credentials, for example)."""
     with _session() as (session, _settings):
         get_channel(session, name)
-        resume_channel(session, name)
+        resume_channel(session, name, actor=_actor())
     typer.echo(f"Channel {name} resumed.")
 
 
@@ -351,10 +349,13 @@ def unschedule_command(
 
 def autofill_command(
     campaign: Annotated[str, typer.Option(help="Campaign slug.")],
-    days: Annotated[int, typer.Option(help="How many days ahead to fill.")] = 14,
+    days: Annotated[
+        int | None,
+        typer.Option(help="How many days ahead to fill (default: to the campaign's end, or 28)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Fill a campaign's empty slots with approved stories, oldest first, mixing themes."""
+    """Spread approved stories over a campaign's empty slots, oldest first, mixing themes."""
     with _session() as (session, _settings):
         target = get_campaign(session, campaign)
         made = autofill(session, campaign, horizon_days=days, actor=_actor())
@@ -451,7 +452,9 @@ def posts_move(
 @posts_app.command("cancel")
 def posts_cancel(delivery_id: int) -> None:
     """Cancel a post that is pending, failed or unknown."""
-    _resolve(delivery_id, DeliveryState.CANCELLED)
+    with _session() as (session, _settings):
+        cancel_post(session, delivery_id=delivery_id, actor=_actor())
+    typer.echo(f"Post #{delivery_id} is now cancelled.")
 
 
 # -- the worker -------------------------------------------------------------------------------

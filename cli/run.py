@@ -13,6 +13,7 @@ from bot.app import run as run_bot
 from bot.app import webhook_problem
 from cli import common
 from cli.checks_telegram import BOTFATHER_HINT, token_refused
+from cli.web import web_beside
 from core.errors import ConfigError
 from publishers.worker import dispatch_job
 
@@ -46,4 +47,5 @@ def run(
         # Dispatch runs on the bot's JobQueue beside its own periodic work, in a thread.
         worker_id = f"run-{socket.gethostname()}-{os.getpid()}"
         jobs.append(dispatch_job(engine, settings, worker_id=worker_id))
-    run_bot(settings, engine, jobs=jobs)
+    with web_beside(settings, engine):  # the dashboard too, when PESISIR_WEB_PORT is set
+        run_bot(settings, engine, jobs=jobs)

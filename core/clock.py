@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from core.errors import InvalidInput
@@ -38,3 +38,13 @@ def parse_local_time(text: str, timezone: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(timezone))
     return as_utc(value)
+
+
+def parse_day(text: str | None) -> date | None:
+    """A day written `2026-12-01` (None for nothing); InvalidInput, kindly, for anything else."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{text!r} is not a date like 2026-12-01") from None

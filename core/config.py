@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     web_port: int | None = None  # `pesisir run` serves the dashboard beside the bot on this port
     # How long a signed public media URL stays valid.
     media_url_hours: float = 72.0
+    # Map tiles for the dashboard's map ({z}/{x}/{y}); empty: no tiles, the shipped outline only.
+    map_tiles_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
     log_level: str = "INFO"
 

@@ -45,6 +45,9 @@ class Delivery(SQLModel, table=True):
     remote_url: str | None = None
     receipt: dict[str, Any] | None = json_nullable_column()
     last_error: str | None = Field(default=None, sa_type=Text)
+    # The campaign team's own caption for this post (None: the story's public text); the
+    # composer still fits it to the channel's rules. Changed only by publishers.deliveries.
+    caption_override: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = created_column()
     updated_at: datetime = created_column()
     sent_at: datetime | None = ts_column()

@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.db_types import (
+    UTCDateTime,
     created_column,
     json_column,
     json_nullable_column,
@@ -264,3 +265,38 @@ class InboundUpdate(SQLModel, table=True):
     payload: dict[str, Any] | None = json_nullable_column()  # private: the whole update
     received_at: datetime = created_column()
     handled_at: datetime | None = ts_column(index=True)
+
+
+class Person(SQLModel, table=True):
+    """Someone who may use the web dashboard, with one role (moderator, campaign, admin, viewer).
+
+    A person comes from `pesisir web link` or from `/masuk` in a private chat with the bot
+    (then `telegram_user_id`, private, ties them to the moderators' rules). `session_epoch`
+    grows on "log out everywhere": every session cookie signed with an older epoch stops working.
+    """
+
+    __tablename__ = "people"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    role: str = Field(max_length=12)  # moderation.access.Role
+    telegram_user_id: int | None = Field(
+        default=None, sa_type=BigInteger, unique=True, index=True
+    )  # private
+    session_epoch: int = 0
+    created_at: datetime = created_column()
+    disabled_at: datetime | None = ts_column()
+
+
+class LoginToken(SQLModel, table=True):
+    """A one-time login link: only the SHA-256 of its token is kept; single use, short-lived."""
+
+    __tablename__ = "login_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    person_id: int = Field(foreign_key="people.id", index=True)
+    issued_by: str  # the audit actor who asked for it (`telegram:/masuk`, `cli:<user>`, ...)
+    created_at: datetime = created_column()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = ts_column()

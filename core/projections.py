@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from core import audit, personal_data
@@ -149,18 +150,47 @@ FETCHABLE_STATES = frozenset(
 def rendition_is_public(session: Session, sha256: str) -> bool:
     """True when a live story whose consent allows social media uses the photo with this digest
     (its renditions may then be fetched by URL); False after withdrawal or for `internal`."""
+    return _photo_used(
+        session,
+        sha256,
+        col(Submission.consent).in_(SOCIAL_CONSENTS),
+        col(Submission.state).in_(FETCHABLE_STATES),
+    )
+
+
+def _photo_used(session: Session, sha256: str, *story: ColumnElement[bool]) -> bool:
+    """True when a story matching `story` uses a live photo with this digest."""
     found = session.exec(
-        select(Submission.id)
-        .join(Media, col(Media.submission_id) == Submission.id)
-        .where(
-            Media.sha256 == sha256,
-            col(Media.deleted_at).is_(None),
-            col(Submission.consent).in_(SOCIAL_CONSENTS),
-            col(Submission.state).in_(FETCHABLE_STATES),
-        )
+        select(Media.id)
+        .join(Submission, col(Submission.id) == Media.submission_id)
+        .where(Media.sha256 == sha256, col(Media.deleted_at).is_(None), *story)
         .limit(1)
     ).first()
     return found is not None
+
+
+#: States of a story whose media the dashboard still shows (everything but a withdrawal).
+_SHOWN_STATES = frozenset(state.value for state in SubmissionState) - {
+    SubmissionState.WITHDRAWN.value,
+    SubmissionState.ERASED.value,
+}
+
+
+def rendition_shown(session: Session, sha256: str) -> bool:
+    """True when a story not withdrawn uses the photo with this digest: the dashboard may show
+    its renditions (metadata-free) to anyone logged in."""
+    return _photo_used(session, sha256, col(Submission.state).in_(_SHOWN_STATES))
+
+
+def private_media(session: Session, media_id: int) -> MediaView | None:
+    """A photo's original or a recording, for moderators: None when the story is withdrawn."""
+    media = session.get(Media, media_id)
+    if media is None or media.deleted_at is not None or not media.path:
+        return None
+    story = session.get(Submission, media.submission_id)
+    if story is None or story.state not in _SHOWN_STATES:
+        return None
+    return _media_view(media)
 
 
 def public_story(

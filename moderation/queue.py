@@ -1,26 +1,224 @@
-"""The review queue: stories waiting for a moderator, filtered, as rows for lists.
+"""The story list: stories filtered (state, theme, place, dates, words) a page at a time, and
+their counts by public place for the map. The one owner of this SQL: the CLI's `queue list`,
+the web's queue and tray and the map all ask here.
 
-One story in full is its moderators' view, `core.projections.moderator_story`.
+Pages are keyset-paginated on (submission time, id), which the index on `submitted_at` serves
+in order: a page never loads the stories before it, so the ten-thousandth page costs what the
+first does. A story is listed from its submission on; drafts (not yet sent, so without a
+submission time) are the contributor's and never listed. One story in full is its moderators'
+view, `core.projections.moderator_story`.
 """
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, String, and_, cast, func, literal, literal_column, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
+from core.clock import as_utc
 from core.errors import InvalidInput
 from core.models import Media, Submission
 from core.projections import theme_slugs
-from core.states import SubmissionState
+from core.states import AUDIO_KINDS, IMAGE_KINDS, SOCIAL_CONSENTS, SubmissionState
+from core.stories import REF_PREFIX, normalize_ref
 
+S = SubmissionState
 #: States a moderator is expected to act on.
-REVIEW_STATES = (
-    SubmissionState.PENDING_REVIEW,
-    SubmissionState.NEEDS_INFO,
-    SubmissionState.QUARANTINED,
-)
+REVIEW_STATES = (S.PENDING_REVIEW, S.NEEDS_INFO, S.QUARANTINED)
+#: The most a page holds.
+MAX_LIMIT = 500
+
+
+def _sort_key() -> Mapped[datetime | None]:
+    """When a story entered the queue: its submission."""
+    return col(Submission.submitted_at)
+
+
+@dataclass(frozen=True)
+class StoryFilter:
+    """What a list shows: a state (None: waiting for a moderator; `all`: every one but drafts),
+    a theme slug, a place (gazetteer id or part of its name), words, local days (inclusive)."""
+
+    status: str | None = None
+    theme: str | None = None
+    place: str | None = None
+    search: str | None = None
+    since: date | None = None
+    until: date | None = None
+    timezone: str = "Asia/Makassar"
+    social_only: bool = False  # only consents that allow social media (the calendar's tray)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One story as a list shows it: no coordinates, no Telegram ids, no original paths."""
+
+    id: int
+    ref: str
+    state: str
+    version: int
+    created_at: datetime
+    submitted_at: datetime | None
+    text: str | None
+    public_text: str | None
+    consent: str | None
+    force_anonymous: bool
+    place_id: str | None
+    place_name: str | None
+    themes: tuple[str, ...]
+    flags: tuple[dict[str, Any], ...]  # as stored: kind, span, detail (never the data itself)
+    photos: int = 0
+    recordings: int = 0
+    thumbs: tuple[str, ...] = field(default_factory=tuple)  # thumb renditions (data-dir relative)
+
+    @property
+    def flag_kinds(self) -> tuple[str, ...]:
+        """The kinds of the story's flags, once each (phone, duplicate, photo_late, ...)."""
+        return tuple(dict.fromkeys(str(flag.get("kind")) for flag in self.flags))
+
+    @property
+    def media_count(self) -> int:
+        """Photos and recordings together."""
+        return self.photos + self.recordings
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list and the cursor of the next (None on the last page)."""
+
+    items: list[QueueItem]
+    next_cursor: str | None
+
+
+def _states(status: str | None) -> list[str]:
+    if status is None:
+        return [state.value for state in REVIEW_STATES]
+    if status == "all":
+        return [state.value for state in S if state != S.DRAFT]
+    if status == S.DRAFT.value:
+        raise InvalidInput("drafts are not listed: they are the contributor's until sent")
+    if status not in {state.value for state in S}:
+        raise InvalidInput(f"unknown state {status!r}")
+    return [status]
+
+
+def _contains(words: str) -> str:
+    """A LIKE pattern matching `words` anywhere, literally (`%` and `_` are not wildcards)."""
+    escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _has_theme(session: Session, slug: str) -> ColumnElement[bool]:
+    """The story's themes (a JSON list of objects) include `slug`; in SQL on either database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(col(Submission.themes), JSONB).contains([{"slug": slug}])
+    each = func.json_each(col(Submission.themes)).table_valued("value").alias("theme")
+    return (
+        sa_select(literal(1))
+        .select_from(each)
+        .where(func.json_extract(each.c.value, "$.slug") == slug)
+        .exists()
+    )
+
+
+def _local_day(day: date, timezone: str) -> datetime:
+    return as_utc(datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone)))
+
+
+def conditions(session: Session, wanted: StoryFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a filter (bad input raises InvalidInput)."""
+    where: list[ColumnElement[bool]] = [
+        col(Submission.state).in_(_states(wanted.status)),
+        col(Submission.submitted_at).is_not(None),
+    ]
+    if wanted.theme:
+        where.append(_has_theme(session, wanted.theme))
+    if wanted.place:
+        where.append(
+            or_(
+                col(Submission.place_id) == wanted.place,
+                func.lower(col(Submission.place_name)).like(_contains(wanted.place), escape="\\"),
+            )
+        )
+    if wanted.search:
+        pattern = _contains(wanted.search.strip())
+        matches: list[ColumnElement[bool]] = [
+            func.lower(col(Submission.text)).like(pattern, escape="\\"),
+            func.lower(col(Submission.public_text)).like(pattern, escape="\\"),
+        ]
+        if wanted.search.strip().upper().startswith(REF_PREFIX):
+            matches.append(col(Submission.ref) == normalize_ref(wanted.search))
+        where.append(or_(*matches))
+    if wanted.since is not None:
+        where.append(_sort_key() >= _local_day(wanted.since, wanted.timezone))
+    if wanted.until is not None:
+        where.append(_local_day(wanted.until + timedelta(days=1), wanted.timezone) > _sort_key())
+    if wanted.social_only:
+        where.append(col(Submission.consent).in_(SOCIAL_CONSENTS))
+    return where
+
+
+def encode_cursor(moment: datetime, story_id: int) -> str:
+    """The opaque cursor after a story: its sort time and id."""
+    raw = f"{as_utc(moment).isoformat()}|{story_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The sort time and id a cursor holds; InvalidInput for anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, _, story_id = base64.urlsafe_b64decode(padded).decode().partition("|")
+        return as_utc(datetime.fromisoformat(moment)), int(story_id)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(f"not a page cursor: {cursor!r}") from None
+
+
+def list_page(
+    session: Session,
+    wanted: StoryFilter | None = None,
+    *,
+    limit: int = 50,
+    after: str | None = None,
+    newest_first: bool = False,
+) -> Page:
+    """One page of stories (oldest first, or newest first), after the cursor `after`."""
+    wanted = wanted or StoryFilter()
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"a page holds 1 to {MAX_LIMIT} stories, not {limit}")
+    where = conditions(session, wanted)
+    key = _sort_key()
+    if after:
+        moment, last_id = decode_cursor(after)
+        if newest_first:
+            where.append(or_(key < moment, and_(key == moment, col(Submission.id) < last_id)))
+        else:
+            where.append(or_(key > moment, and_(key == moment, col(Submission.id) > last_id)))
+    order = (
+        (_sort_key().desc(), col(Submission.id).desc())
+        if newest_first
+        else (_sort_key(), col(Submission.id))
+    )
+    rows = list(session.exec(select(Submission).where(*where).order_by(*order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = _items(session, rows)
+    cursor = None
+    if more and rows:
+        last = rows[-1]
+        assert last.id is not None
+        assert last.submitted_at is not None
+        cursor = encode_cursor(last.submitted_at, last.id)
+    return Page(items, cursor)
 
 
 def list_stories(
@@ -31,78 +229,114 @@ def list_stories(
     place: str | None = None,
     search: str | None = None,
     limit: int = 200,
-) -> list[Submission]:
-    """Stories oldest first, filtered; without `status`, the ones waiting for a moderator.
+) -> list[QueueItem]:
+    """The first `limit` stories of a filter, oldest first."""
+    wanted = StoryFilter(status=status, theme=theme, place=place, search=search)
+    return list_page(session, wanted, limit=limit).items
 
-    `status` may be a state name or `all`; `place` matches the gazetteer id or the place name;
-    `search` looks in the text and the edited text.
-    """
-    statement = select(Submission)
-    if status is None:
-        statement = statement.where(col(Submission.state).in_([s.value for s in REVIEW_STATES]))
-    elif status != "all":
-        if status not in {state.value for state in SubmissionState}:
-            raise InvalidInput(f"unknown state {status!r}")
-        statement = statement.where(Submission.state == status)
-    else:
-        statement = statement.where(Submission.state != SubmissionState.DRAFT.value)
-    if place:
-        pattern = _contains(place)
-        statement = statement.where(
-            or_(
-                col(Submission.place_id) == place,
-                func.lower(col(Submission.place_name)).like(pattern, escape="\\"),
+
+def _items(session: Session, rows: Sequence[Submission]) -> list[QueueItem]:
+    """List items of these stories, with their media counted in one query."""
+    ids = [row.id for row in rows if row.id is not None]
+    photos: dict[int, int] = {}
+    recordings: dict[int, int] = {}
+    thumbs: dict[int, list[str]] = {}
+    if ids:
+        media = session.exec(
+            select(Media.submission_id, Media.kind, Media.renditions, Media.error)
+            .where(col(Media.submission_id).in_(ids), col(Media.deleted_at).is_(None))
+            .order_by(col(Media.submission_id), col(Media.position), col(Media.id))
+        )
+        for story_id, kind, renditions, error in media:
+            if kind in AUDIO_KINDS:
+                recordings[story_id] = recordings.get(story_id, 0) + 1
+            elif kind in IMAGE_KINDS:
+                photos[story_id] = photos.get(story_id, 0) + 1
+                thumb = (renditions or {}).get("thumb")
+                if error is None and isinstance(thumb, dict) and thumb.get("path"):
+                    thumbs.setdefault(story_id, []).append(str(thumb["path"]))
+    items = []
+    for row in rows:
+        assert row.id is not None
+        items.append(
+            QueueItem(
+                id=row.id,
+                ref=row.ref,
+                state=row.state,
+                version=row.version,
+                created_at=row.created_at,
+                submitted_at=row.submitted_at,
+                text=row.text,
+                public_text=row.public_text,
+                consent=row.consent,
+                force_anonymous=row.force_anonymous,
+                place_id=row.place_id,
+                place_name=row.place_name,
+                themes=theme_slugs(row),
+                flags=tuple(dict(flag) for flag in row.flags if flag.get("kind")),
+                photos=photos.get(row.id, 0),
+                recordings=recordings.get(row.id, 0),
+                thumbs=tuple(thumbs.get(row.id, ())),
             )
         )
-    if search:
-        pattern = _contains(search)
-        statement = statement.where(
-            or_(
-                func.lower(col(Submission.text)).like(pattern, escape="\\"),
-                func.lower(col(Submission.public_text)).like(pattern, escape="\\"),
-            )
-        )
-    statement = statement.order_by(
-        col(Submission.submitted_at), col(Submission.created_at), col(Submission.id)
-    )
-    stories = list(session.exec(statement))
-    # Themes are a JSON list; filtering in Python keeps one query for SQLite and PostgreSQL.
-    if theme:
-        stories = [story for story in stories if theme in theme_slugs(story)]
-    return stories[:limit]
+    return items
 
 
-def media_counts(session: Session, submission_ids: list[int]) -> dict[int, int]:
-    """How many live media each story has."""
-    if not submission_ids:
-        return {}
-    statement = (
-        select(Media.submission_id, func.count())
-        .where(col(Media.submission_id).in_(submission_ids), col(Media.deleted_at).is_(None))
-        .group_by(col(Media.submission_id))
-    )
-    return {int(sid): int(count) for sid, count in session.exec(statement)}
-
-
-def summary_row(story: Submission, media_count: int) -> dict[str, Any]:
+def summary_row(item: QueueItem) -> dict[str, Any]:
     """A story as a plain dict for `--json` output (no coordinates, no Telegram ids)."""
     return {
-        "ref": story.ref,
-        "state": story.state,
-        "version": story.version,
-        "created_at": story.created_at.isoformat(),
-        "submitted_at": story.submitted_at.isoformat() if story.submitted_at else None,
-        "text": story.text,
-        "public_text": story.public_text,
-        "media_count": media_count,
-        "place": story.place_name,
-        "themes": list(theme_slugs(story)),
-        "consent": story.consent,
-        "force_anonymous": story.force_anonymous,
+        "ref": item.ref,
+        "state": item.state,
+        "version": item.version,
+        "created_at": item.created_at.isoformat(),
+        "submitted_at": item.submitted_at.isoformat() if item.submitted_at else None,
+        "text": item.text,
+        "public_text": item.public_text,
+        "media_count": item.media_count,
+        "place": item.place_name,
+        "themes": list(item.themes),
+        "consent": item.consent,
+        "force_anonymous": item.force_anonymous,
     }
 
 
-def _contains(words: str) -> str:
-    """A LIKE pattern matching `words` anywhere, literally (`%` and `_` are not wildcards)."""
-    escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+# ---------------------------------------------------------------------------- the map
+
+
+@dataclass(frozen=True)
+class PlaceCount:
+    """How many stories of one state and main theme a public place has."""
+
+    place_id: str
+    place_name: str | None
+    state: str
+    theme: str | None  # the story's first theme
+    count: int
+
+
+def place_counts(session: Session, wanted: StoryFilter | None = None) -> list[PlaceCount]:
+    """Stories counted by public place, state and main theme (never a point finer than the
+    place: the map puts each place at its gazetteer centroid)."""
+    wanted = wanted or StoryFilter(status="all")
+    if session.get_bind().dialect.name == "postgresql":
+        main_theme = literal_column("(submissions.themes::jsonb -> 0 ->> 'slug')", String)
+    else:
+        main_theme = literal_column("json_extract(submissions.themes, '$[0].slug')", String)
+    statement = (
+        sa_select(
+            col(Submission.place_id),
+            func.max(col(Submission.place_name)),
+            col(Submission.state),
+            main_theme,
+            func.count(),
+        )
+        .where(*conditions(session, wanted))
+        .group_by(col(Submission.place_id), col(Submission.state), main_theme)
+    )
+    # Stories without a place are skipped here rather than in SQL: `place_id IS NOT NULL` would
+    # lead SQLite to walk the place index and read every row at random.
+    return [
+        PlaceCount(str(place_id), name, str(state), theme, int(count))
+        for place_id, name, state, theme, count in session.execute(statement)
+        if place_id is not None
+    ]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, Select, func
 from sqlmodel import Session, col, select
 
-from core.clock import as_utc, format_local
+from core.clock import as_utc, format_local, utcnow
 from core.delivery_table import Delivery
 from core.errors import InvalidInput
 from core.models import Campaign, Channel, Submission
@@ -234,3 +234,195 @@ def posts_out(
         )
         for d, channel in rows
     ]
+
+
+# ------------------------------------------------------------------ the dashboard's calendar
+
+
+@dataclass(frozen=True)
+class SlotPost:
+    """One post in the dashboard's calendar, with what is worth a warning about it."""
+
+    id: int
+    submission_id: int
+    ref: str
+    campaign_id: int | None
+    campaign: str | None  # slug
+    channel_id: int
+    channel: str
+    kind: str
+    state: str
+    at: datetime  # UTC
+    attempts: int
+    url: str | None
+    last_error: str | None
+    channel_paused: str | None  # why its channel is paused, when it is
+    campaign_paused: bool
+    captioned: bool  # the team wrote its own caption for it
+    warnings: tuple[str, ...] = ()  # channel_paused, campaign_paused, past, slot_clash, twice
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """One local day: how many posts in each state, and the first of them by time."""
+
+    day: date
+    counts: dict[str, int]
+    total: int
+    posts: list[SlotPost]
+
+
+def local_midnight(day: date, timezone: str) -> datetime:
+    """The UTC instant a local day starts."""
+    return as_utc(datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone)))
+
+
+def calendar_days(
+    session: Session,
+    *,
+    start: date,
+    days: int,
+    timezone: str,
+    campaign_slug: str | None = None,
+    per_day: int = 50,
+    now: datetime | None = None,
+) -> list[CalendarDay]:
+    """The live posts (not cancelled) of `days` local days from `start`: every day counted by
+    state, the first `per_day` of each day in full, with their warnings."""
+    tz = ZoneInfo(timezone)
+    begin, end = local_midnight(start, timezone), local_midnight(start + timedelta(days), timezone)
+    where: list[ColumnElement[bool]] = [
+        col(Delivery.scheduled_at) >= begin,
+        col(Delivery.scheduled_at) < end,
+        col(Delivery.state).in_(SLOT_STATES),
+    ]
+    if campaign_slug is not None:
+        where.append(
+            col(Delivery.campaign_id).in_(select(Campaign.id).where(Campaign.slug == campaign_slug))
+        )
+    light = session.exec(
+        select(Delivery.id, Delivery.scheduled_at, Delivery.state)
+        .where(*where)
+        .order_by(col(Delivery.scheduled_at), col(Delivery.id))
+    )
+    by_day: dict[date, tuple[dict[str, int], list[int]]] = {
+        start + timedelta(n): ({}, []) for n in range(days)
+    }
+    for delivery_id, at, state in light:
+        counts, first = by_day[as_utc(at).astimezone(tz).date()]
+        counts[state] = counts.get(state, 0) + 1
+        if len(first) < per_day:
+            first.append(int(delivery_id or 0))
+    shown = [delivery_id for _, ids in by_day.values() for delivery_id in ids]
+    posts = {post.id: post for post in slot_posts(session, shown, now=now)}
+    return [
+        CalendarDay(day, counts, sum(counts.values()), [posts[i] for i in ids if i in posts])
+        for day, (counts, ids) in by_day.items()
+    ]
+
+
+def slot_posts(
+    session: Session, ids: Sequence[int], *, now: datetime | None = None
+) -> list[SlotPost]:
+    """These posts in full, with their warnings."""
+    if not ids:
+        return []
+    now = now or utcnow()
+    rows = list(
+        session.exec(
+            select(Delivery, Submission.ref, Channel, Campaign)
+            .join(Submission, col(Submission.id) == Delivery.submission_id)
+            .join(Channel, col(Channel.id) == Delivery.channel_id)
+            .join(Campaign, col(Campaign.id) == Delivery.campaign_id, isouter=True)
+            .where(col(Delivery.id).in_(list(ids)))
+            .order_by(col(Delivery.scheduled_at), col(Delivery.id))
+        )
+    )
+    clashes = _slot_clashes(
+        session, [d.channel_id for d, *_ in rows], [d.scheduled_at for d, *_ in rows]
+    )
+    twice = _twice_on_a_channel(session, [d.submission_id for d, *_ in rows])
+    posts = []
+    for delivery, ref, channel, campaign in rows:
+        at = as_utc(delivery.scheduled_at)
+        waiting = delivery.state == D.PENDING.value
+        warnings = [
+            name
+            for name, applies in (
+                ("channel_paused", waiting and channel.paused),
+                ("campaign_paused", waiting and campaign is not None and campaign.paused),
+                ("past", waiting and at < as_utc(now)),
+                ("slot_clash", (delivery.channel_id, at) in clashes),
+                ("twice", (delivery.submission_id, delivery.channel_id) in twice),
+            )
+            if applies
+        ]
+        posts.append(
+            SlotPost(
+                id=delivery.id or 0,
+                submission_id=delivery.submission_id,
+                ref=ref,
+                campaign_id=delivery.campaign_id,
+                campaign=campaign.slug if campaign else None,
+                channel_id=delivery.channel_id,
+                channel=channel.name,
+                kind=channel.kind,
+                state=delivery.state,
+                at=at,
+                attempts=delivery.attempts,
+                url=delivery.remote_url,
+                last_error=delivery.last_error,
+                channel_paused=(channel.paused_reason or "") if channel.paused else None,
+                campaign_paused=bool(campaign is not None and campaign.paused),
+                captioned=bool(delivery.caption_override),
+                warnings=tuple(warnings),
+            )
+        )
+    return posts
+
+
+def _slot_clashes(
+    session: Session, channel_ids: Sequence[int], times: Sequence[datetime]
+) -> set[tuple[int, datetime]]:
+    """(channel, time) pairs where two stories' live posts share one slot."""
+    if not times:
+        return set()
+    rows = session.exec(
+        select(Delivery.channel_id, Delivery.scheduled_at)
+        .where(
+            col(Delivery.channel_id).in_(set(channel_ids)),
+            col(Delivery.scheduled_at).in_({as_utc(at) for at in times}),
+            col(Delivery.state).in_(SLOT_STATES),
+        )
+        .group_by(col(Delivery.channel_id), col(Delivery.scheduled_at))
+        .having(func.count(func.distinct(Delivery.submission_id)) > 1)
+    )
+    return {(int(channel), as_utc(at)) for channel, at in rows}
+
+
+def _twice_on_a_channel(session: Session, story_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """(story, channel) pairs with more than one live post (two campaigns, one channel)."""
+    if not story_ids:
+        return set()
+    rows = session.exec(
+        select(Delivery.submission_id, Delivery.channel_id)
+        .where(
+            col(Delivery.submission_id).in_(set(story_ids)), col(Delivery.state).in_(SLOT_STATES)
+        )
+        .group_by(col(Delivery.submission_id), col(Delivery.channel_id))
+        .having(func.count() > 1)
+    )
+    return {(int(story), int(channel)) for story, channel in rows}
+
+
+def posts_in_states(
+    session: Session, states: Sequence[str], *, limit: int = 200, now: datetime | None = None
+) -> list[SlotPost]:
+    """The newest posts in these states (the dashboard's failures first), with warnings."""
+    ids = session.exec(
+        select(Delivery.id)
+        .where(col(Delivery.state).in_(list(states)))
+        .order_by(col(Delivery.updated_at).desc(), col(Delivery.id).desc())
+        .limit(limit)
+    )
+    return slot_posts(session, [int(i or 0) for i in ids], now=now)

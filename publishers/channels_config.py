@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from core import audit
 from core.errors import InvalidInput, NotFound
 from core.models import Channel
 from publishers import registry
@@ -66,21 +67,33 @@ def list_channels(session: Session) -> list[Channel]:
     return list(session.exec(select(Channel).order_by(col(Channel.name))))
 
 
-def pause_channel(session: Session, name: str, reason: str | None = None) -> Channel:
-    """Stop sending to a channel (pending deliveries wait)."""
+def pause_channel(
+    session: Session, name: str, reason: str | None = None, *, actor: str | None = None
+) -> Channel:
+    """Stop sending to a channel (pending deliveries wait); audited when an actor is given."""
     channel = get_channel(session, name)
     channel.paused = True
     channel.paused_reason = reason or "paused by hand"
     session.add(channel)
+    if actor is not None:
+        audit.record(
+            session,
+            actor=actor,
+            action="channel_paused",
+            reason=channel.paused_reason,
+            after={"channel": name},
+        )
     session.flush()
     return channel
 
 
-def resume_channel(session: Session, name: str) -> Channel:
+def resume_channel(session: Session, name: str, *, actor: str | None = None) -> Channel:
     """Send to a channel again; its waiting deliveries go out at their times."""
     channel = get_channel(session, name)
     channel.paused = False
     channel.paused_reason = None
     session.add(channel)
+    if actor is not None:
+        audit.record(session, actor=actor, action="channel_resumed", after={"channel": name})
     session.flush()
     return channel

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,12 +71,21 @@ class DispatchStats:
 
 
 def compose_post(
-    publisher: Publisher, kind: str, story: PublicStory, campaign_hashtags: Sequence[str]
+    publisher: Publisher | None,
+    kind: str,
+    story: PublicStory,
+    campaign_hashtags: Sequence[str],
+    *,
+    caption: str | None = None,
 ) -> Post:
     """The post for one channel, composed to its own rules with the campaign's and the themes'
-    hashtags."""
+    hashtags; a post's own `caption` stands for the story's text and is fitted the same way.
+    Without a publisher (its credentials are not set), the kind's declared rules are used."""
     hashtags = formatting.hashtags_for(list(campaign_hashtags), list(story.themes))
-    return formatting.compose(kind, story, hashtags=hashtags, rules=publisher.compose_rules())
+    if caption:
+        story = replace(story, text=caption)
+    rules = publisher.compose_rules() if publisher is not None else None
+    return formatting.compose(kind, story, hashtags=hashtags, rules=rules)
 
 
 @dataclass(frozen=True)
@@ -205,7 +214,9 @@ def _send(
             except (ConfigError, KeyError) as exc:
                 raise AuthError(f"channel not usable: {exc}") from exc
             publishers[claim.channel_id] = publisher
-        post = compose_post(publisher, claim.kind, job.content, claim.hashtags)
+        post = compose_post(
+            publisher, claim.kind, job.content, claim.hashtags, caption=claim.caption
+        )
         receipt = publisher.publish(post, idempotency_key=claim.idempotency_key)
     except RetryableError as exc:
         with session_scope(engine) as session:

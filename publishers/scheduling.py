@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -17,7 +17,14 @@ from core.projections import public_text_problem, theme_slugs
 from core.states import SOCIAL_CONSENTS, DeliveryState, SubmissionState
 from core.stories import get_story
 from publishers import calendar, deliveries
-from publishers.campaigns import check_open, free_slots, get_campaign, is_active_at, next_free_slot
+from publishers.campaigns import (
+    check_open,
+    free_slots,
+    get_campaign,
+    is_active_at,
+    next_free_slot,
+    zone,
+)
 from publishers.channels_config import get_channel
 from publishers.deliveries import PlannedPost
 
@@ -205,24 +212,48 @@ def _clashes(a: tuple[str | None, str | None], b: tuple[str | None, str | None] 
     return (a[0] is not None and a[0] == b[0]) or (a[1] is not None and a[1] == b[1])
 
 
+#: How far an open-ended campaign (no end date) is filled by autofill.
+OPEN_ENDED_DAYS = 28
+
+
+def fill_until(campaign: Campaign, now: datetime, horizon_days: int | None) -> datetime:
+    """The end of the period autofill spreads stories over: the campaign's last day, or
+    `horizon_days` (default OPEN_ENDED_DAYS) ahead for a campaign without one."""
+    if horizon_days is not None:
+        return now + timedelta(days=horizon_days)
+    if campaign.ends_on:
+        last = date.fromisoformat(campaign.ends_on)
+        return datetime.combine(last, time.max, tzinfo=zone(campaign))
+    return now + timedelta(days=OPEN_ENDED_DAYS)
+
+
+def spread(slots: Sequence[datetime], count: int) -> list[datetime]:
+    """`count` of the slots, evenly spaced over all of them (all of them when there are fewer)."""
+    if count >= len(slots):
+        return list(slots)
+    return [slots[(index * len(slots)) // count] for index in range(count)]
+
+
 def autofill(
     session: Session,
     campaign_slug: str,
     *,
     now: datetime | None = None,
-    horizon_days: int = 14,
+    horizon_days: int | None = None,
     actor: str = "system:autofill",
 ) -> list[PlannedPost]:
-    """Fill the campaign's empty slots in the next `horizon_days` with approved stories.
+    """Spread the approved stories over the campaign's empty slots until its end (or
+    `horizon_days` ahead): with fewer stories than slots, evenly over the whole period rather
+    than packed into its first days.
 
-    Oldest stories first, but two neighbouring slots never get the same main theme or place
+    Oldest stories first, but two neighbouring posts never get the same main theme or place
     when another story could go there. Caller commits.
     """
     now = as_utc(now or utcnow())
     campaign = get_campaign(session, campaign_slug)
     check_open(campaign)
     assert campaign.id is not None
-    slots = free_slots(session, campaign, now, now + timedelta(days=horizon_days))
+    slots = free_slots(session, campaign, now, fill_until(campaign, now, horizon_days))
     if not slots:
         return []
     candidates: list[Submission] = []
@@ -241,13 +272,12 @@ def autofill(
             continue
         candidates.append(story)
 
-    before = calendar.story_before(session, campaign.id, slots[0])
+    chosen = spread(slots, len(candidates))
+    before = calendar.story_before(session, campaign.id, chosen[0]) if chosen else None
     previous_story = session.get(Submission, before) if before is not None else None
     previous = _story_key(previous_story) if previous_story is not None else None
     created: list[PlannedPost] = []
-    for slot in slots:
-        if not candidates:
-            break
+    for slot in chosen:
         pick = next((s for s in candidates if not _clashes(_story_key(s), previous)), candidates[0])
         candidates.remove(pick)
         assert pick.id is not None
@@ -264,3 +294,23 @@ def autofill(
         )
         previous = _story_key(pick)
     return created
+
+
+def cancel_post(session: Session, *, delivery_id: int, actor: str) -> PlannedPost:
+    """Cancel one post: a waiting one as `unschedule` does for its campaign and channel (its
+    story returns to approved when nothing else is left), a failed or unknown one as a person's
+    decision (`deliveries.resolve`). Audited."""
+    post = deliveries.post(session, delivery_id)
+    if post.state != DeliveryState.PENDING.value:
+        return deliveries.resolve(session, delivery_id, DeliveryState.CANCELLED, actor=actor)
+    campaign = session.get(Campaign, post.campaign_id) if post.campaign_id else None
+    channel = session.get(Channel, post.channel_id)
+    assert channel is not None
+    unschedule(
+        session,
+        submission_id=post.submission_id,
+        actor=actor,
+        campaign_slug=campaign.slug if campaign else None,
+        channels=[channel.name],
+    )
+    return deliveries.post(session, delivery_id)

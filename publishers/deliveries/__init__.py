@@ -7,7 +7,8 @@ through `transitions.change`, a guarded `UPDATE … WHERE state IN (…)` that f
 `core.states.DELIVERY_TRANSITIONS`: a move the table does not allow changes nothing.
 
 - `planning`: a new post; a cancelled one revived as a new post (new key, every field reset);
-  cancelling, deleted posts, a person's decision, publishing the story when all are out.
+  cancelling, deleted posts, a person's decision, a post's own caption, publishing the story
+  when all are out.
 - `sending`: claims with leases, the outcome of each send, expired leases, late posts.
 """
 
@@ -23,6 +24,7 @@ from publishers.deliveries.planning import (
     publish_finished_stories,
     publish_story_if_done,
     resolve,
+    set_caption,
 )
 from publishers.deliveries.sending import (
     BATCH,
@@ -78,5 +80,6 @@ __all__ = [
     "renew_lease",
     "resend_is_safe",
     "resolve",
+    "set_caption",
     "short_error",
 ]

@@ -14,11 +14,11 @@ from sqlalchemy import exists, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core import audit, notifications
+from core import audit, notifications, personal_data
 from core.clock import as_utc, utcnow
 from core.db import session_scope
 from core.delivery_table import Delivery
-from core.errors import InvalidTransition, NotFound, StaleVersion
+from core.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound, StaleVersion
 from core.installation import install_id
 from core.lifecycle import transition
 from core.models import Contributor, Submission
@@ -45,6 +45,7 @@ class PlannedPost:
     state: str
     idempotency_key: str | None
     remote_url: str | None
+    caption_override: str | None = None
 
     @classmethod
     def of(cls, row: Delivery) -> PlannedPost:
@@ -60,6 +61,7 @@ class PlannedPost:
             state=row.state,
             idempotency_key=row.idempotency_key,
             remote_url=row.remote_url,
+            caption_override=row.caption_override,
         )
 
 
@@ -336,3 +338,49 @@ def publish_finished_stories(engine: Engine, *, limit: int = 200) -> list[str]:
     if published:
         logger.info("published %d stories whose posts were all out", len(published))
     return published
+
+
+#: States in which a post's caption may still change (it has not gone out, nor is going).
+CAPTION_STATES = (D.PENDING.value, D.FAILED.value, D.UNKNOWN.value)
+MAX_CAPTION_CHARS = 4000
+
+
+def set_caption(
+    session: Session, delivery_id: int, caption: str | None, *, actor: str
+) -> PlannedPost:
+    """The campaign team's own caption for one post (None or blank: the story's public text),
+    which the composer still fits to the channel's rules. Personal data is refused; only a post
+    that has not gone out changes. Audited on the story."""
+    text = (caption or "").strip() or None
+    if text is not None:
+        if len(text) > MAX_CAPTION_CHARS:
+            raise InvalidInput(f"a caption has at most {MAX_CAPTION_CHARS} characters")
+        found = sorted({item.kind for item in personal_data.personal(text)})
+        if found:
+            raise NotAllowed(f"the caption holds personal data ({', '.join(found)}); remove it")
+    row = session.get(Delivery, delivery_id)
+    if row is None:
+        raise NotFound(f"no post #{delivery_id}")
+    before = row.caption_override
+    column = DELIVERIES.c
+    changed = session.execute(
+        update(Delivery)
+        .where(column.id == delivery_id, column.state.in_(CAPTION_STATES))
+        .values(caption_override=text, updated_at=utcnow())
+        .returning(column.id)
+    )
+    if changed.first() is None:
+        raise InvalidTransition(
+            f"post #{delivery_id} is {row.state}: its caption no longer changes"
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="post_caption",
+        submission_id=row.submission_id,
+        before={"delivery": delivery_id, "caption": before},
+        after={"delivery": delivery_id, "caption": text},
+    )
+    session.flush()
+    session.refresh(row)
+    return PlannedPost.of(row)

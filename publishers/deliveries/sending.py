@@ -69,6 +69,7 @@ class Claim:
     attempts: int  # this claim's attempt number: a later claim of the same row has another
     uncertain_since: datetime | None  # a send may have gone out unconfirmed since then
     held: bool  # its channel or campaign was paused after the claim: give it back unsent
+    caption: str | None = None  # the campaign team's own caption for this post
 
 
 # -- claiming ---------------------------------------------------------------------------------
@@ -200,6 +201,7 @@ def load_claim(session: Session, delivery_id: int, worker_id: str) -> Claim | No
         attempts=delivery.attempts,
         uncertain_since=delivery.uncertain_since,
         held=bool(channel.paused or (campaign is not None and campaign.paused)),
+        caption=delivery.caption_override,
     )
 
 

@@ -18,6 +18,7 @@ from cli.main import app
 from core.config import Settings
 from core.models import Media, Submission
 from core.storage import MediaStore
+from moderation import access
 
 
 async def test_demo_plays_both_contributors(tmp_path: Path) -> None:
@@ -33,6 +34,19 @@ async def test_demo_plays_both_contributors(tmp_path: Path) -> None:
         [document] = session.exec(select(Media).where(Media.submission_id == maria.id)).all()
     original = MediaStore(settings.data_dir).absolute(document.path or "").read_bytes()
     assert b"Exif" in original[:200] and b"Galaxy" in original  # the file kept its EXIF
+
+
+async def test_demo_ends_with_a_login_link_to_its_stories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "demo")  # type: ignore[call-arg]
+    ctx = await run_demo(settings, steps=[])
+    printed = capsys.readouterr().out.strip().splitlines()
+    url = printed[-1].strip()
+    assert url.startswith("http://127.0.0.1:8000/login/") and "pesisir web" in "\n".join(printed)
+    with Session(ctx.engine) as session:
+        who = access.check_link(session, url.rsplit("/", 1)[1])
+    assert (who.name, who.role.value) == ("Tim demo", "admin")
 
 
 def test_demo_refuses_a_foreign_directory(tmp_path: Path) -> None:

@@ -87,3 +87,18 @@ def test_show_approve_reject_and_audit(
     assert rows[-1]["reason"] == "other: Sudah dimuat"
     code, out = _run(settings, "audit", "SP-CLI4")
     assert code == 0 and f"cli:{user}" in out and "reject" in out
+
+
+def test_queue_list_pages_with_limit_and_after(settings: Settings, make_story: MakeStory) -> None:
+    env = {"PESISIR_DATABASE_URL": settings.effective_database_url, "PESISIR_LOG_LEVEL": "WARNING"}
+    for number in range(5):
+        make_story(ref=f"SP-PG{number}")
+    first = runner.invoke(app, ["queue", "list", "--limit", "2"], env=env)
+    assert first.exit_code == 0, first.output
+    lines = first.output.strip().splitlines()
+    assert [line.split()[0] for line in lines[:2]] == ["SP-PG0", "SP-PG1"]
+    cursor = lines[-1].rsplit("--after ", 1)[1]
+    rest = runner.invoke(
+        app, ["queue", "list", "--json", "--limit", "10", "--after", cursor], env=env
+    )
+    assert [row["ref"] for row in json.loads(rest.stdout)] == ["SP-PG2", "SP-PG3", "SP-PG4"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -83,3 +83,60 @@ def test_show_gives_pseudonym_history_and_media(engine: Engine, make_story: Make
     assert [e.action for e in details.history] == ["pending_review"]
     with Session(engine) as session, pytest.raises(NotFound):
         find_story(session, "SP-NOPE")
+
+
+def test_pages_follow_a_cursor_and_filter_by_local_days(
+    engine: Engine, make_story: MakeStory
+) -> None:
+    start = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 09:00 WITA
+    refs = [f"SP-P{i:03d}" for i in range(7)]
+    for i, ref in enumerate(refs):
+        make_story(ref=ref, created_at=start + timedelta(days=i // 2, hours=i % 2))
+    with Session(engine) as session:
+        seen: list[str] = []
+        cursor = None
+        pages = 0
+        while True:
+            page = queue.list_page(session, limit=3, after=cursor)
+            seen += [item.ref for item in page.items]
+            pages += 1
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == refs and pages == 3
+        newest = queue.list_page(session, limit=2, newest_first=True)
+        assert [i.ref for i in newest.items] == refs[::-1][:2]
+        assert newest.next_cursor is not None
+        rest = queue.list_page(session, limit=10, after=newest.next_cursor, newest_first=True)
+        assert [i.ref for i in rest.items] == refs[::-1][2:]
+        # Local days (WITA): 21 and 22 November hold stories 2..5.
+        wanted = queue.StoryFilter(since=date(2026, 11, 21), until=date(2026, 11, 22))
+        assert [i.ref for i in queue.list_page(session, wanted).items] == refs[2:6]
+        with pytest.raises(InvalidInput):
+            queue.list_page(session, after="garbage!")
+        with pytest.raises(InvalidInput):
+            queue.list_page(session, limit=0)
+
+
+def test_place_counts_group_by_public_place_state_and_main_theme(
+    engine: Engine, make_story: MakeStory
+) -> None:
+    flood = [{"slug": "banjir-rob", "score": 0.9}, {"slug": "abrasi", "score": 0.5}]
+    make_story(ref="SP-M001", themes=flood)
+    make_story(ref="SP-M002", themes=flood)
+    make_story(ref="SP-M003", themes=[{"slug": "abrasi"}], state=SubmissionState.APPROVED)
+    make_story(ref="SP-M004", place=None)
+    with Session(engine) as session:
+        counts = queue.place_counts(session)
+        found = sorted((c.place_id, c.state, c.theme, c.count) for c in counts)
+        assert found == [
+            ("kel-oesapa", "approved", "abrasi", 1),
+            ("kel-oesapa", "pending_review", "banjir-rob", 2),
+        ]
+        only = queue.place_counts(session, queue.StoryFilter(status="all", theme="abrasi"))
+        assert sum(c.count for c in only) == 3
+        assert {i.ref for i in queue.list_stories(session, status="all", theme="abrasi")} == {
+            "SP-M001",
+            "SP-M002",
+            "SP-M003",
+        }

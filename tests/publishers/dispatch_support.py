@@ -330,3 +330,22 @@ def moderator_alerts(engine: Engine) -> list[Notification]:
     """Every notification for the moderators' group."""
     with Session(engine) as session:
         return list(session.exec(select(Notification).where(Notification.audience == "moderators")))
+
+
+def setup_adil(session: Session, **campaign: object) -> None:
+    """Two scripted channels (`mast`, `tele`) and the campaign `adil` posting to both on
+    Mon/Wed/Fri at 09:00 and 19:00 WITA."""
+    from publishers.campaigns import create_campaign
+    from publishers.channels_config import add_channel
+
+    add_channel(session, name="mast", kind="test-scripted", config={"channel": "mast"})
+    add_channel(session, name="tele", kind="test-scripted", config={"channel": "tele"})
+    create_campaign(
+        session,
+        slug="adil",
+        name="Adil",
+        hashtags=["AdilUntukBumi"],
+        channels=["mast", "tele"],
+        slots="mon,wed,fri@09:00,19:00",
+        **campaign,  # type: ignore[arg-type]
+    )

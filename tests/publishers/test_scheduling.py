@@ -16,11 +16,11 @@ from core.errors import InvalidTransition, NotAllowed
 from core.installation import install_id
 from core.models import Submission
 from core.projections import public_story
-from publishers.campaigns import create_campaign, set_paused
-from publishers.channels_config import add_channel
+from publishers.campaigns import set_paused
 from publishers.deliveries.planning import idempotency_key
 from publishers.scheduling import autofill, schedule_story, unschedule
 from tests.publishers.dispatch_support import make_story, register_test_publishers
+from tests.publishers.dispatch_support import setup_adil as _setup
 
 register_test_publishers()
 
@@ -44,20 +44,6 @@ def _schedule(
         channels=channels,
         actor="cli:test",
         now=NOW,
-    )
-
-
-def _setup(session: Session, **campaign: object) -> None:
-    add_channel(session, name="mast", kind="test-scripted", config={"channel": "mast"})
-    add_channel(session, name="tele", kind="test-scripted", config={"channel": "tele"})
-    create_campaign(
-        session,
-        slug="adil",
-        name="Adil",
-        hashtags=["AdilUntukBumi"],
-        channels=["mast", "tele"],
-        slots="mon,wed,fri@09:00,19:00",
-        **campaign,  # type: ignore[arg-type]
     )
 
 

@@ -1,4 +1,5 @@
-"""A per-contributor sliding-window limit on messages, with a single 'slow down' notice."""
+"""A sliding-window limit per key (a contributor's messages, login attempts from one address),
+with a single "slow down" notice per flood."""
 
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ class RateLimiter:
     def __init__(self, per_minute: int, window: float = 60.0) -> None:
         self.per_minute = per_minute
         self.window = window
-        self._seen: dict[int, deque[float]] = {}
-        self._told: set[int] = set()
+        self._seen: dict[int | str, deque[float]] = {}
+        self._told: set[int | str] = set()
 
-    def check(self, user_id: int, now: float | None = None) -> Verdict:
+    def check(self, user_id: int | str, now: float | None = None) -> Verdict:
         """Count one message from `user_id` and judge it."""
         moment = time.monotonic() if now is None else now
         stamps = self._seen.setdefault(user_id, deque())
