@@ -11,6 +11,7 @@ from cli import check as check_command
 from cli import common, media, publishing
 from cli import ingest as ingest_command
 from cli import moderation as moderation_cli
+from cli import reports as reports_cli
 from cli import run as run_command
 from cli import tag as tag_command
 
@@ -59,3 +60,4 @@ app.command()(tag_command.tag)
 app.command(name="ingest")(ingest_command.ingest)
 moderation_cli.register(app)
 publishing.register(app)
+reports_cli.register(app)

@@ -235,3 +235,23 @@ def posts_out(session: Session, submission_id: int) -> list[OutPost]:
         )
         for d, channel in rows
     ]
+
+
+def post_links(session: Session, submission_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The links of these stories' sent posts, by story, oldest first (for exports)."""
+    if not submission_ids:
+        return {}
+    rows = session.exec(
+        select(Delivery.submission_id, Delivery.remote_url)
+        .where(
+            col(Delivery.submission_id).in_(list(submission_ids)),
+            Delivery.state == D.SENT.value,
+            col(Delivery.remote_url).is_not(None),
+        )
+        .order_by(col(Delivery.submission_id), col(Delivery.sent_at), col(Delivery.id))
+    )
+    links: dict[int, list[str]] = {}
+    for submission_id, url in rows:
+        if url:
+            links.setdefault(int(submission_id), []).append(str(url))
+    return links

@@ -1,0 +1,17 @@
+"""Briefs for policy makers (PDF) and open exports (CSV, GeoJSON, XLSX, HXL) of stories.
+
+Read from the public and internal projections of stories (`core.open_data`,
+`core.projections`), never from table rows in a template. The faces (the CLI, the web
+dashboard) call `write_export` and `render_brief` with a selection from `select_stories`.
+"""
+
+from reports.export import ExportFormat, ExportRequest, write_export
+from reports.selection import Selection, select_stories
+
+__all__ = [
+    "ExportFormat",
+    "ExportRequest",
+    "Selection",
+    "select_stories",
+    "write_export",
+]
