@@ -302,6 +302,7 @@ class ModeratorStory:
     consent: str | None
     public_name: str | None  # only when consent is "named"
     force_anonymous: bool
+    pinned: bool  # pinned by a moderator to be quoted in policy briefs
     place_id: str | None
     place_name: str | None
     place_kind: str | None
@@ -401,6 +402,7 @@ def moderator_story(session: Session, story: Submission) -> ModeratorStory:
         consent=story.consent,
         public_name=public_name,
         force_anonymous=story.force_anonymous,
+        pinned=story.pinned_at is not None,
         place_id=story.place_id,
         place_name=story.place_name,
         place_kind=story.place_kind,
