@@ -151,6 +151,30 @@ def export(  # noqa: PLR0917 - Typer maps each parameter to an option
     typer.echo(f"{written:,} stories exported ({format.value}) to {where}.", err=True)
 
 
+def brief(  # noqa: PLR0917 - Typer maps each parameter to an option
+    start: From = None,
+    end: To = None,
+    place: Place = None,
+    theme: Theme = None,
+    lang: Annotated[str, typer.Option("--lang", help="id (Indonesian, default) or en")] = "id",
+    out: Annotated[Path, typer.Option("--out", help="the PDF to write")] = Path("brief.pdf"),
+) -> None:
+    """A policy brief (PDF, A4) of the stories moderators approved in a period: numbers,
+    themes, places, the trend, quotes, methods and limits."""
+    with _kindly():
+        settings = common.load_settings()
+        selection = _selection(settings, start=start, end=end, theme=theme, place=place)
+        from reports.brief import BriefRequest, render_brief  # WeasyPrint, matplotlib: heavy
+
+        request = BriefRequest(selection, lang=lang, contact=settings.brief_contact)
+        engine = common.engine_for(settings)
+        pdf = render_brief(engine, request, data_dir=settings.data_dir)
+        with _part_file(out) as stream:
+            stream.write(pdf)
+    typer.echo(f"Brief written to {out} ({len(pdf) // 1024} KB).", err=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add `brief` and `export` to the `pesisir` app."""
+    app.command("brief")(brief)
     app.command("export")(export)

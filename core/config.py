@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # How long a signed public media URL stays valid.
     media_url_hours: float = 72.0
 
+    # Policy briefs: the coalition's contact line at the foot of every page.
+    brief_contact: str = "Suara Pesisir · Kupang, Nusa Tenggara Timur"
+
     log_level: str = "INFO"
 
     @field_validator("moderator_ids", mode="before")

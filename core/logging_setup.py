@@ -45,6 +45,9 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "urllib3", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # WeasyPrint logs every step of every brief at INFO; its warnings (a missing font) still show.
+    for noisy in ("weasyprint.progress", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     # python-telegram-bot's DEBUG lines print whole updates and API calls (Telegram ids, names,
     # texts, coordinates): never below INFO, even when we debug.
     logging.getLogger("telegram").setLevel(max(logging.INFO, root.level))

@@ -238,7 +238,8 @@ def posts_out(session: Session, submission_id: int) -> list[OutPost]:
 
 
 def post_links(session: Session, submission_ids: Sequence[int]) -> dict[int, list[str]]:
-    """The links of these stories' sent posts, by story, oldest first (for exports)."""
+    """The public links (http, https) of these stories' sent posts, by story, oldest first, for
+    exports (an outbox post's `file://` path is no link for the public)."""
     if not submission_ids:
         return {}
     rows = session.exec(
@@ -252,6 +253,6 @@ def post_links(session: Session, submission_ids: Sequence[int]) -> dict[int, lis
     )
     links: dict[int, list[str]] = {}
     for submission_id, url in rows:
-        if url:
+        if url and str(url).startswith(("https://", "http://")):
             links.setdefault(int(submission_id), []).append(str(url))
     return links
