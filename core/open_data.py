@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 
 from core import personal_data
@@ -89,55 +89,61 @@ _OPEN_COLUMNS: tuple[Any, ...] = (
 )
 
 
+def open_story_query(conditions: Sequence[Any]) -> Select[Any]:
+    """The stories matching `conditions` with the columns `open_story` reads, by id."""
+    return (
+        select(*_OPEN_COLUMNS)
+        .join(Contributor, col(Contributor.id) == Submission.contributor_id, isouter=True)
+        .where(*conditions)
+        .order_by(col(Submission.id))
+    )
+
+
+def open_story(row: Any, *, photo_count: int) -> OpenStory:
+    """One row of `open_story_query` as an export carries it."""
+    shared = row.state in APPROVED_STATES and row.consent in SOCIAL_CONSENTS
+    return OpenStory(
+        id=row.id,
+        ref=row.ref,
+        state=row.state,
+        submitted_at=row.submitted_at,
+        published_at=row.published_at,
+        lang=row.lang,
+        consent=row.consent,
+        themes=slugs_of(row.themes),
+        place_id=row.place_id,
+        place_name=row.place_name,
+        place_kind=row.place_kind,
+        credit_name=credit_for(
+            row.consent, row.force_anonymous, row.public_name, row.contributor_erased_at is not None
+        ),
+        text=shareable_text(row) if shared else None,
+        photo_count=photo_count,
+    )
+
+
 def open_stories(
     session: Session, conditions: Sequence[Any], *, after_id: int = 0, limit: int = 1000
 ) -> list[OpenStory]:
     """One page of stories matching `conditions` with an id above `after_id`, by id (keyset
     pagination: a million stories are read a page at a time)."""
-    rows = session.execute(
-        select(*_OPEN_COLUMNS)
-        .join(Contributor, col(Contributor.id) == Submission.contributor_id, isouter=True)
-        .where(col(Submission.id) > after_id, *conditions)
-        .order_by(col(Submission.id))
-        .limit(limit)
-    ).all()
+    query = open_story_query([col(Submission.id) > after_id, *conditions]).limit(limit)
+    rows = session.execute(query).all()
     photos = public_photo_counts(session, [row.id for row in rows])
-    stories = []
-    for row in rows:
-        shared = row.state in APPROVED_STATES and row.consent in SOCIAL_CONSENTS
-        stories.append(
-            OpenStory(
-                id=row.id,
-                ref=row.ref,
-                state=row.state,
-                submitted_at=row.submitted_at,
-                published_at=row.published_at,
-                lang=row.lang,
-                consent=row.consent,
-                themes=slugs_of(row.themes),
-                place_id=row.place_id,
-                place_name=row.place_name,
-                place_kind=row.place_kind,
-                credit_name=credit_for(
-                    row.consent,
-                    row.force_anonymous,
-                    row.public_name,
-                    row.contributor_erased_at is not None,
-                ),
-                text=shareable_text(row) if shared else None,
-                photo_count=photos.get(row.id, 0),
-            )
-        )
-    return stories
+    return [open_story(row, photo_count=photos.get(row.id, 0)) for row in rows]
 
 
-def public_photo_counts(session: Session, submission_ids: Sequence[int]) -> dict[int, int]:
-    """How many photos with renditions (the ones that may go out) each story has."""
-    if not submission_ids:
+def public_photo_counts(
+    session: Session, submission_ids: Sequence[int] | Select[Any]
+) -> dict[int, int]:
+    """How many photos with renditions (the ones that may go out) each story has; the
+    stories by id, or a query of their ids."""
+    if isinstance(submission_ids, Sequence) and not submission_ids:
         return {}
+    wanted = submission_ids if isinstance(submission_ids, Select) else list(submission_ids)
     rows = session.execute(
         select(col(Media.submission_id), col(Media.renditions)).where(
-            col(Media.submission_id).in_(list(submission_ids)),
+            col(Media.submission_id).in_(wanted),
             col(Media.kind).in_(IMAGE_KINDS),
             col(Media.deleted_at).is_(None),
             col(Media.error).is_(None),

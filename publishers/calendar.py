@@ -237,15 +237,19 @@ def posts_out(session: Session, submission_id: int) -> list[OutPost]:
     ]
 
 
-def post_links(session: Session, submission_ids: Sequence[int]) -> dict[int, list[str]]:
+def post_links(
+    session: Session, submission_ids: Sequence[int] | Select[Any]
+) -> dict[int, list[str]]:
     """The public links (http, https) of these stories' sent posts, by story, oldest first, for
-    exports (an outbox post's `file://` path is no link for the public)."""
-    if not submission_ids:
+    exports (an outbox post's `file://` path is no link for the public); the stories by id, or
+    a query of their ids."""
+    if isinstance(submission_ids, Sequence) and not submission_ids:
         return {}
+    wanted = submission_ids if isinstance(submission_ids, Select) else list(submission_ids)
     rows = session.exec(
         select(Delivery.submission_id, Delivery.remote_url)
         .where(
-            col(Delivery.submission_id).in_(list(submission_ids)),
+            col(Delivery.submission_id).in_(wanted),
             Delivery.state == D.SENT.value,
             col(Delivery.remote_url).is_not(None),
         )
