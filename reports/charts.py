@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -38,6 +39,10 @@ def _register_fonts() -> None:
         font_manager.fontManager.addfont(str(path))
 
 
+#: matplotlib's settings are global: one chart at a time (the web may render briefs in threads).
+_DRAWING = threading.Lock()
+
+
 @contextmanager
 def _style() -> Iterator[None]:
     _register_fonts()
@@ -53,7 +58,7 @@ def _style() -> Iterator[None]:
         "ytick.color": INK,
         "text.color": INK,
     }
-    with rc_context(settings):
+    with _DRAWING, rc_context(settings):
         yield
 
 

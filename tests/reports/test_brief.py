@@ -22,7 +22,6 @@ from cli.demo_moderation import DEMO_GROUP_ID
 from core import taxonomy
 from core.clock import utcnow
 from core.config import Settings
-from core.db import make_engine
 from core.models import Submission
 from core.stories import find_story
 from moderation import Action, apply
@@ -85,7 +84,7 @@ def save_pages(pdf: bytes, folder: Path, name: str) -> list[Path]:
 
 
 @pytest.fixture
-async def world(database_url: str, tmp_path: Path) -> World:
+async def world(database_url: str, engine: Engine, tmp_path: Path) -> World:
     """The demo's two stories (Yuli's published, Maria's rejected), the private stories and a
     generated month around them, and a quieter month before."""
     data_dir = tmp_path / "demo"
@@ -97,7 +96,6 @@ async def world(database_url: str, tmp_path: Path) -> World:
         moderation_poll_seconds=0.05,
     )
     await run_demo(settings)
-    engine = make_engine(database_url)
     today = utcnow().astimezone(ZONE).date()
     start = today.replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
