@@ -163,8 +163,8 @@ def map_svg(points: Sequence[Any], legend: str, *, labels: int = 5) -> str | Non
             zorder=3,
         )
         halo = [effects.withStroke(linewidth=2.2, foreground="white")]
-        notable = [point for point in points if point.count * 2 >= largest]
-        for point in _spread_labels(notable, labels, (east - west) / 8):
+        notable = [point for point in points if point.count * 3 >= largest]
+        for point in _spread_labels(notable, labels, (east - west) / 9):
             axes.annotate(
                 f"{point.name} ({point.count})",
                 (point.lon, point.lat),
