@@ -19,7 +19,15 @@ from pydantic import ValidationError
 from cli import common
 from core.config import Settings
 from core.errors import PesisirError
-from reports import ExportFormat, ExportRequest, Selection, select_stories, write_export
+from reports import (
+    BriefRequest,
+    ExportFormat,
+    ExportRequest,
+    Selection,
+    render_brief,
+    select_stories,
+    write_export,
+)
 from reports.export import count
 from reports.selection import parse_day
 
@@ -148,7 +156,8 @@ def export(  # noqa: PLR0917 - Typer maps each parameter to an option
             written = write_export(engine, request, stream, progress=progress)
             stream.flush()
     where = str(out) if out is not None else "standard output"
-    typer.echo(f"{written:,} stories exported ({format.value}) to {where}.", err=True)
+    noun = "story" if written == 1 else "stories"
+    typer.echo(f"{written:,} {noun} exported ({format.value}) to {where}.", err=True)
 
 
 def brief(  # noqa: PLR0917 - Typer maps each parameter to an option
@@ -164,8 +173,6 @@ def brief(  # noqa: PLR0917 - Typer maps each parameter to an option
     with _kindly():
         settings = common.load_settings()
         selection = _selection(settings, start=start, end=end, theme=theme, place=place)
-        from reports.brief import BriefRequest, render_brief  # WeasyPrint, matplotlib: heavy
-
         request = BriefRequest(selection, lang=lang, contact=settings.brief_contact)
         engine = common.engine_for(settings)
         pdf = render_brief(engine, request, data_dir=settings.data_dir)
