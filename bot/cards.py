@@ -226,6 +226,8 @@ def card_text(
     lines.append(t(lang, "moderation.card.consent", consent=consent))
     if story.force_anonymous:
         lines.append(t(lang, "moderation.card.forced_anonymous"))
+    if story.pinned:
+        lines.append(t(lang, "moderation.card.pinned"))
     if photos_sent:
         lines.append(t(lang, "moderation.card.photos", count=photos_sent))
     if photos_missing:
@@ -281,6 +283,9 @@ def main_keyboard(story: ModeratorStory, lang: str) -> Keyboard:
         if action == A.ANONYMISE:
             key = "unanonymous" if story.force_anonymous else "anonymous"
             button = _button(lang, key, A.ANONYMISE.value, value=not story.force_anonymous)
+        elif action == A.PIN:
+            key = "unpin" if story.pinned else "pin"
+            button = _button(lang, key, A.PIN.value, value=not story.pinned)
         elif action in _MAIN_BUTTONS:
             key, does = _MAIN_BUTTONS[action]
             button = _button(lang, key, does)

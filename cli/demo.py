@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.engine import Engine
@@ -24,6 +25,7 @@ from bot.app import BotApp
 from cli.demo_moderation import DEMO_GROUP_ID, moderators_decide
 from cli.demo_publishing import campaign_team_publishes, what_the_pipeline_found
 from cli.harness import running_bot, settings_for
+from core.clock import utcnow
 from core.config import Settings, load_settings
 from core.db import describe_url, make_engine, migrate, session_scope
 from core.i18n import t
@@ -184,6 +186,9 @@ def _report(ctx: DemoContext) -> None:
     written = "post" if posts == 1 else "posts"
     echo(f"  outbox channel: {outbox} ({posts} {written}, photos without metadata)")
     echo("  try:            pesisir queue list · pesisir audit REF · pesisir posts list")
+    today = utcnow().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    echo(f"                  pesisir brief --from {today:%Y-%m-01} --to {today} --out brief.pdf")
+    echo("                  pesisir export --format csv --hxl > stories.hxl.csv")
     echo(f"                  (with PESISIR_DATA_DIR={ctx.settings.data_dir})")
     _dashboard(ctx)
 

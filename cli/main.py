@@ -19,6 +19,7 @@ from cli import check as check_command
 from cli import common, media, publishing
 from cli import ingest as ingest_command
 from cli import moderation as moderation_cli
+from cli import reports as reports_cli
 from cli import run as run_command
 from cli import tag as tag_command
 from cli import web as web_command
@@ -77,6 +78,7 @@ app.command(name="ingest")(ingest_command.ingest)
 moderation_cli.register(app)
 publishing.register(app)
 app.add_typer(web_command.web_app, name="web")
+reports_cli.register(app)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """`pesisir queue list|show`, `audit`, and every decision a card offers, from a terminal:
-`approve`, `reject`, `ask`, `edit`, `themes`, `place`, `anonymise`, `quarantine`, `release`.
+`approve`, `reject`, `ask`, `edit`, `themes`, `place`, `anonymise`, `pin`, `quarantine`,
+`release`.
 
 Each calls `moderation.actions.apply` exactly as the group's buttons and the web dashboard do,
 with the same checks and audit rows; the actor is `cli:<os user>` (whoever can run the CLI
@@ -306,6 +307,16 @@ def anonymise(
     typer.echo(f"{outcome.ref}: {'named as chosen' if undo else 'published anonymously'}.")
 
 
+def pin(
+    ref: Ref,
+    undo: Annotated[bool, typer.Option("--undo", help="unpin it")] = False,
+    version: Version = None,
+) -> None:
+    """Pin an approved story to be quoted in policy briefs (`pesisir brief`)."""
+    outcome = apply_action(ref, Action.PIN, {"value": not undo}, version)
+    typer.echo(f"{outcome.ref}: {'unpinned' if undo else 'pinned for policy briefs'}.")
+
+
 def quarantine(
     ref: Ref,
     reason: Annotated[str | None, typer.Option(help="why, for the other moderators")] = None,
@@ -351,6 +362,6 @@ def audit(
 def register(app: typer.Typer) -> None:
     """Add the moderation commands to the `pesisir` app."""
     app.add_typer(queue_app, name="queue")
-    for command in (approve, reject, ask, edit, themes, place, anonymise, quarantine, release):
+    for command in (approve, reject, ask, edit, themes, place, anonymise, pin, quarantine, release):
         app.command()(command)
     app.command()(audit)

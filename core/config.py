@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # Map tiles for the dashboard's map ({z}/{x}/{y}); empty: no tiles, the shipped outline only.
     map_tiles_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
+    # Policy briefs: the coalition's contact line at the foot of every page.
+    brief_contact: str = "Suara Pesisir · Kupang, Nusa Tenggara Timur"
+
     log_level: str = "INFO"
 
     @field_validator("moderator_ids", mode="before")

@@ -35,6 +35,9 @@ QUIET_LOGGERS = (
     "pyvips",
     "multipart",
     "faster_whisper",
+    # WeasyPrint logs every step of every brief at INFO; its warnings (a missing font) still show.
+    "weasyprint.progress",
+    "fontTools",
 )
 
 

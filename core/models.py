@@ -91,6 +91,7 @@ class Submission(SQLModel, table=True):
     questions: list[dict[str, Any]] = json_column([])
     decided_by: str | None = None  # moderator display name
     decided_at: datetime | None = ts_column()
+    pinned_at: datetime | None = ts_column()  # a moderator pinned it to be quoted in briefs
 
     # The moderators' review card (private)
     card_chat_id: int | None = Field(default=None, sa_type=BigInteger)

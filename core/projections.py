@@ -4,14 +4,16 @@ No face serialises a story's table row: it asks here. `PublicStory` is what may 
 machine (posts, exports, briefs): the public text, a credit only where the contributor chose to
 be named, the public place, the themes and metadata-free renditions, never exact coordinates,
 Telegram ids or original files. `ModeratorStory` is the private view, for moderators only.
+The views for exports and briefs (`OpenStory`, `BriefQuote`) are in `core.open_data`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
@@ -55,9 +57,24 @@ class PublicStory:
 
 def theme_slugs(story: Submission) -> tuple[str, ...]:
     """The slugs of a story's themes, most relevant (highest score) first."""
-    themes = [item for item in story.themes if isinstance(item, dict) and item.get("slug")]
-    themes.sort(key=lambda item: -float(item.get("score") or 0.0))
-    return tuple(str(item["slug"]) for item in themes)
+    return slugs_of(story.themes)
+
+
+def slugs_of(themes: Sequence[Any] | None) -> tuple[str, ...]:
+    """The slugs of a story's `themes` column, most relevant (highest score) first."""
+    found = [item for item in themes or () if isinstance(item, dict) and item.get("slug")]
+    found.sort(key=lambda item: -float(item.get("score") or 0.0))
+    return tuple(str(item["slug"]) for item in found)
+
+
+def credit_for(
+    consent: str | None, force_anonymous: bool, public_name: str | None, erased: bool
+) -> str | None:
+    """The rule of a credit: the chosen name only for `named` consent, not forced anonymous,
+    of a contributor who was not erased."""
+    if consent != Consent.NAMED.value or force_anonymous or erased or not public_name:
+        return None
+    return public_name.strip() or None
 
 
 def credit_name(session: Session, story: Submission) -> str | None:
@@ -65,9 +82,11 @@ def credit_name(session: Session, story: Submission) -> str | None:
     if story.consent != Consent.NAMED.value or story.force_anonymous:
         return None
     person = session.get(Contributor, story.contributor_id)
-    if person is None or person.erased_at is not None or not person.public_name:
+    if person is None:
         return None
-    return person.public_name.strip() or None
+    return credit_for(
+        story.consent, story.force_anonymous, person.public_name, person.erased_at is not None
+    )
 
 
 def alt_of(media: Media) -> str | None:
@@ -113,7 +132,26 @@ def public_images(
     return tuple(images)
 
 
-def published_text(story: Submission) -> str | None:
+class StoryText(Protocol):
+    """The text fields of a story: a row, or a selection of its columns."""
+
+    @property
+    def text(self) -> str | None:
+        """As the contributor wrote it."""
+        ...
+
+    @property
+    def public_text(self) -> str | None:
+        """A moderator's edit, if any."""
+        ...
+
+    @property
+    def lang(self) -> str | None:
+        """The detected language."""
+        ...
+
+
+def published_text(story: StoryText) -> str | None:
     """The text that goes out: a moderator's public text as written, else the contributor's
     text with personal data and links masked (README, Privacy)."""
     if story.public_text:
@@ -137,14 +175,17 @@ def public_text_problem(story: Submission) -> str | None:
     return None
 
 
-#: States in which a story's renditions may be fetched by a platform (it is on its way out).
-FETCHABLE_STATES = frozenset(
+#: States of a story a moderator approved (it may go out, be quoted in a brief, be exported
+#: with its text).
+APPROVED_STATES = frozenset(
     {
         SubmissionState.APPROVED.value,
         SubmissionState.SCHEDULED.value,
         SubmissionState.PUBLISHED.value,
     }
 )
+#: States in which a story's renditions may be fetched by a platform (it is on its way out).
+FETCHABLE_STATES = APPROVED_STATES
 
 
 def rendition_is_public(session: Session, sha256: str) -> bool:
@@ -291,6 +332,7 @@ class ModeratorStory:
     consent: str | None
     public_name: str | None  # only when consent is "named"
     force_anonymous: bool
+    pinned: bool  # pinned by a moderator to be quoted in policy briefs
     place_id: str | None
     place_name: str | None
     place_kind: str | None
@@ -390,6 +432,7 @@ def moderator_story(session: Session, story: Submission) -> ModeratorStory:
         consent=story.consent,
         public_name=public_name,
         force_anonymous=story.force_anonymous,
+        pinned=story.pinned_at is not None,
         place_id=story.place_id,
         place_name=story.place_name,
         place_kind=story.place_kind,

@@ -43,6 +43,7 @@ class Action(StrEnum):
     SCHEDULE = "schedule"  # payload: campaign, at (None: the next free slot), channels
     UNSCHEDULE = "unschedule"
     ADD_LATE_PHOTOS = "add_late_photos"
+    PIN = "pin"  # payload: value (False to unpin): quote it in policy briefs
 
 
 A = Action
@@ -52,10 +53,13 @@ _BY_STATE: dict[SubmissionState, tuple[Action, ...]] = {
     S.PENDING_REVIEW: (A.APPROVE, A.REJECT, A.ASK, *_EDITS, A.QUARANTINE),
     S.NEEDS_INFO: (A.APPROVE, A.REJECT, A.ASK, *_EDITS, A.QUARANTINE),
     S.QUARANTINED: (A.APPROVE, A.REJECT, A.RELEASE, *_EDITS),
-    S.APPROVED: (A.SCHEDULE, *_EDITS, A.REJECT, A.QUARANTINE),
-    S.SCHEDULED: (A.UNSCHEDULE,),
+    S.APPROVED: (A.SCHEDULE, *_EDITS, A.REJECT, A.QUARANTINE, A.PIN),
+    S.SCHEDULED: (A.UNSCHEDULE, A.PIN),
+    S.PUBLISHED: (A.PIN,),
     S.REJECTED: (A.RELEASE,),
 }
+#: States whose stories have left moderation (a late photo is no longer added there).
+_OUT_OF_MODERATION = frozenset({S.SCHEDULED, S.PUBLISHED})
 
 
 class StoryFacts(Protocol):
@@ -85,7 +89,7 @@ def available_actions(story: StoryFacts) -> tuple[Action, ...]:
         actions = tuple(action for action in actions if action != A.SCHEDULE)
     if (
         actions
-        and actions != (A.UNSCHEDULE,)
+        and SubmissionState(story.state) not in _OUT_OF_MODERATION
         and any(flag.get("kind") == decisions.LATE_PHOTO_FLAG for flag in story.flags)
     ):
         actions = (*actions, A.ADD_LATE_PHOTOS)
@@ -146,6 +150,11 @@ def apply(
     if action not in available_actions(story):
         if action == A.SCHEDULE and story.consent not in SOCIAL_CONSENTS:
             raise NotAllowed(f"{story.ref}: its consent does not allow social media")
+        if action == A.PIN:
+            raise NotAllowed(
+                f"{story.ref} is {story.state}: only an approved story is quoted in briefs "
+                "(approve it first)"
+            )
         what = action.value.replace("_", " ")
         raise NotAllowed(f"{story.ref} is {story.state}: {what} is not allowed now")
     kwargs: dict[str, Any] = {"actor": actor, "expected_version": expected_version}
@@ -184,6 +193,8 @@ def apply(
         outcome = _schedule(session, story_id, data, actor=actor)
     elif action == A.UNSCHEDULE:
         outcome["cancelled"] = scheduling.unschedule(session, submission_id=story_id, actor=actor)
+    elif action == A.PIN:
+        decisions.pin(session, story_id, value=bool(data.get("value", True)), **kwargs)
     elif action == A.ADD_LATE_PHOTOS:
         if add_late_photos is None:
             raise NotAllowed("late photos are added from the card or the dashboard")

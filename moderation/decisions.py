@@ -500,6 +500,44 @@ def force_anonymous(
     )
 
 
+#: States in which a story may be pinned to be quoted in policy briefs: a moderator approved it.
+PINNABLE = {S.APPROVED, S.SCHEDULED, S.PUBLISHED}
+
+
+def pin(
+    session: Session,
+    submission_id: int,
+    *,
+    actor: str,
+    expected_version: int,
+    value: bool = True,
+) -> Submission:
+    """Pin an approved story to be quoted in policy briefs (or unpin it); audited.
+
+    Pinning changes nothing that is published, so it does not bump the version: a post being
+    sent meanwhile must not lose its story to a stale version.
+    """
+    story = _open(session, submission_id, expected_version)
+    _require_state(story, PINNABLE, "pin it for briefs (approve it first)")
+    if (story.pinned_at is not None) == value:
+        return story
+    before = story.pinned_at.isoformat() if story.pinned_at else None
+    story.pinned_at = utcnow() if value else None
+    session.add(story)
+    audit.record(
+        session,
+        actor=actor,
+        action="pin" if value else "unpin",
+        submission_id=submission_id,
+        from_state=story.state,
+        to_state=story.state,
+        before={"pinned_at": before},
+        after={"pinned_at": story.pinned_at.isoformat() if story.pinned_at else None},
+    )
+    session.flush()
+    return story
+
+
 def quarantine(
     session: Session,
     submission_id: int,

@@ -107,3 +107,27 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+@cache
+def _children() -> dict[str, tuple[Place, ...]]:
+    """Places by their parent's id."""
+    found: dict[str, list[Place]] = {}
+    for place in places():
+        if place.parent_id:
+            found.setdefault(place.parent_id, []).append(place)
+    return {parent: tuple(items) for parent, items in found.items()}
+
+
+def descendants(place: Place) -> list[Place]:
+    """Every place inside `place` (children, grandchildren, ...), not the place itself."""
+    children = _children()
+    found: list[Place] = []
+    todo = list(children.get(place.id, ()))
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        found.append(current)
+        todo.extend(children.get(current.id, ()))
+    return found

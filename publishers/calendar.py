@@ -426,3 +426,28 @@ def posts_in_states(
         .limit(limit)
     )
     return slot_posts(session, [int(i or 0) for i in ids], now=now)
+
+
+def post_links(
+    session: Session, submission_ids: Sequence[int] | Select[Any]
+) -> dict[int, list[str]]:
+    """The public links (http, https) of these stories' sent posts, by story, oldest first, for
+    exports (an outbox post's `file://` path is no link for the public); the stories by id, or
+    a query of their ids."""
+    if isinstance(submission_ids, Sequence) and not submission_ids:
+        return {}
+    wanted = submission_ids if isinstance(submission_ids, Select) else list(submission_ids)
+    rows = session.exec(
+        select(Delivery.submission_id, Delivery.remote_url)
+        .where(
+            col(Delivery.submission_id).in_(wanted),
+            Delivery.state == D.SENT.value,
+            col(Delivery.remote_url).is_not(None),
+        )
+        .order_by(col(Delivery.submission_id), col(Delivery.sent_at), col(Delivery.id))
+    )
+    links: dict[int, list[str]] = {}
+    for submission_id, url in rows:
+        if url and str(url).startswith(("https://", "http://")):
+            links.setdefault(int(submission_id), []).append(str(url))
+    return links

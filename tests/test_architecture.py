@@ -1,4 +1,5 @@
-"""The one-way import contract: cli → bot|web → pipeline → moderation → publishers → core."""
+"""The one-way import contract: cli → bot|web → reports → pipeline → moderation → publishers →
+core."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["cli", "bot", "web", "pipeline", "moderation", "publishers", "core"]
+LAYERS = ["cli", "bot", "web", "reports", "pipeline", "moderation", "publishers", "core"]
 # Packages each package may import (besides itself). bot and web are siblings.
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"bot", "web", "pipeline", "moderation", "publishers", "core"},
-    "bot": {"pipeline", "moderation", "publishers", "core"},
-    "web": {"pipeline", "moderation", "publishers", "core"},
+    "cli": {"bot", "web", "reports", "pipeline", "moderation", "publishers", "core"},
+    "bot": {"reports", "pipeline", "moderation", "publishers", "core"},
+    "web": {"reports", "pipeline", "moderation", "publishers", "core"},
+    "reports": {"pipeline", "moderation", "publishers", "core"},
     "pipeline": {"moderation", "publishers", "core"},
     "moderation": {"publishers", "core"},
     "publishers": {"core"},

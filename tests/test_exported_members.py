@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-PACKAGES = ["bot", "pipeline", "moderation", "publishers"]
+PACKAGES = ["bot", "reports", "pipeline", "moderation", "publishers"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -27,6 +27,7 @@ def _story(**fields: Any) -> ModeratorStory:
         "consent": None,
         "public_name": None,
         "force_anonymous": False,
+        "pinned": False,
         "place_id": None,
         "place_name": None,
         "place_kind": None,
@@ -88,7 +89,13 @@ def test_keyboards_by_state_and_menus() -> None:
         "anonymise",
         "quarantine",
     ]
-    assert cards.main_keyboard(dataclasses.replace(story, state="published"), "id") == []
+    # A published story has left moderation: it may only be pinned for briefs (or unpinned).
+    published = dataclasses.replace(story, state="published")
+    [[pin]] = cards.main_keyboard(published, "id")
+    assert (pin.action, pin.payload) == ("pin", {"value": True})
+    [[unpin]] = cards.main_keyboard(dataclasses.replace(published, pinned=True), "en")
+    assert (unpin.label, unpin.payload) == ("📌 Unpin from policy briefs", {"value": False})
+    assert cards.main_keyboard(dataclasses.replace(story, state="withdrawn"), "id") == []
     rejected = dataclasses.replace(story, state="rejected")
     assert [b.action for row in cards.main_keyboard(rejected, "id") for b in row] == ["release"]
     reasons = [b.payload.get("reason") for row in cards.reasons_keyboard("en") for b in row]

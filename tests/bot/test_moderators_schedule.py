@@ -124,7 +124,15 @@ async def test_schedule_to_the_next_free_slot_and_unschedule(w: World) -> None:
     assert "📅 Dijadwalkan oleh Budi:" in card["text"]
     assert f"• Adil untuk Bumi: {shown} → outbox, arsip" in card["text"]
     assert "Budi: menjadwalkan" in card["text"]
-    assert button_texts(card) == ["🗓 Batalkan jadwal"]
+    assert button_texts(card) == ["🗓 Batalkan jadwal", "📌 Sematkan untuk ringkasan kebijakan"]
+
+    # A scheduled story may be pinned to be quoted in policy briefs; the card says so.
+    query = w.group.press(w.budi, "📌 Sematkan untuk ringkasan kebijakan", message=card)
+    await w.budi.answer_to(query)
+    card = await until(lambda: (c := card_of(w, story_id)) and "📌 Disematkan" in c["text"] and c)
+    assert "📌 Lepas dari ringkasan kebijakan" in button_texts(card)
+    assert "Budi: menyematkan untuk ringkasan kebijakan" in card["text"]
+    assert row_of(w, story_id).pinned_at is not None
 
     query = w.group.press(w.ana, "🗓 Batalkan jadwal", message=card)
     assert (await w.ana.answer_to(query))["text"] == "Jadwal dibatalkan (2 posting)."

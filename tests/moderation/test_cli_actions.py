@@ -77,3 +77,27 @@ def test_a_decision_on_a_version_someone_changed_is_refused_and_names_who(
     assert _story(engine, "SP-ACT2").state == "pending_review"
     code, out = _run(settings, "release", "SP-ACT2")  # not quarantined nor rejected
     assert code == 1 and "not allowed" in out
+
+
+def test_pin_an_approved_story_for_briefs(
+    settings: Settings, engine: Engine, make_story: MakeStory
+) -> None:
+    make_story(ref="SP-PIN1")
+    code, out = _run(settings, "pin", "SP-PIN1")  # still in review: not yet
+    assert code == 1 and "approve it first" in out
+    assert _run(settings, "approve", "SP-PIN1")[0] == 0
+    version = _story(engine, "SP-PIN1").version
+    code, out = _run(settings, "pin", "SP-PIN1")
+    assert code == 0 and "pinned for policy briefs" in out
+    story = _story(engine, "SP-PIN1")
+    # Pinning publishes nothing new: the version stays, so a post being sent keeps its story.
+    assert story.pinned_at is not None and story.version == version
+    assert "pin" in json.loads(_run(settings, "queue", "show", "SP-PIN1", "--json")[1])["actions"]
+    assert _run(settings, "pin", "SP-PIN1", "--undo")[0] == 0
+    assert _story(engine, "SP-PIN1").pinned_at is None
+    with Session(engine) as session:
+        actions = [
+            e.action
+            for e in session.exec(select(AuditEvent).where(AuditEvent.submission_id == story.id))
+        ]
+    assert actions[-2:] == ["pin", "unpin"]
