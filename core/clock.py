@@ -38,3 +38,11 @@ def parse_local_time(text: str, timezone: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(timezone))
     return as_utc(value)
+
+
+def format_duration(seconds: float | None) -> str:
+    """A recording's length as people read it: `0:42`, `12:05` (`?` when unknown)."""
+    if seconds is None:
+        return "?"
+    minutes, rest = divmod(max(0, round(seconds)), 60)
+    return f"{minutes}:{rest:02d}"

@@ -8,6 +8,7 @@ Telegram ids or original files. `ModeratorStory` is the private view, for modera
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -122,9 +123,23 @@ def published_text(story: Submission) -> str | None:
     return None
 
 
+#: The flag of a story whose recordings were transcribed while no moderator has yet accepted or
+#: written its public text (cleared by `accept_transcript` and `edit_text`).
+UNREVIEWED_TRANSCRIPT_FLAG = "transcript_unreviewed"
+
+
 def public_text_problem(story: Submission) -> str | None:
-    """Why the story's public text may not go out (none, or personal data in it), or None."""
+    """Why the story's public text may not go out (none, or personal data in it), or None.
+
+    A voice story's transcript is never published as it is: a story told only aloud has text
+    to publish once a moderator accepted or edited it (its public text).
+    """
     text = published_text(story)
+    if not text and any(f.get("kind") == UNREVIEWED_TRANSCRIPT_FLAG for f in story.flags):
+        return (
+            f"{story.ref} is a voice story: a moderator must accept or edit its automatic "
+            "transcript before it is published"
+        )
     if not text:
         return f"{story.ref} has no text to publish"
     found = sorted({item.kind for item in personal_data.personal(text)})
@@ -229,6 +244,8 @@ class MediaView:
     height: int | None
     taken_at: str | None
     error: str | None
+    transcript: str | None = None  # recordings: the automatic transcript (never published)
+    transcript_status: str | None = None  # core.states.TranscriptStatus; None: not yet
 
 
 @dataclass(frozen=True)
@@ -286,6 +303,11 @@ class ModeratorStory:
         """True when the pipeline (or a moderator) flagged the story with `kind`."""
         return any(flag.get("kind") == kind for flag in self.flags)
 
+    @property
+    def transcript(self) -> str | None:
+        """The automatic transcript of every recording, in order (None when there is none)."""
+        return joined_transcript(r.transcript for r in self.recordings)
+
 
 def contributor_summary(session: Session, story: Submission) -> ContributorSummary:
     """The contributor's pseudonym number, earlier stories and how many were published."""
@@ -317,7 +339,30 @@ def _media_view(media: Media) -> MediaView:
         height=media.height,
         taken_at=media.taken_at,
         error=media.error,
+        transcript=media.transcript,
+        transcript_status=media.transcript_status,
     )
+
+
+def joined_transcript(parts: Iterable[str | None]) -> str | None:
+    """Several recordings' transcripts as one text, a paragraph each (None when all are empty)."""
+    texts = [part.strip() for part in parts if part and part.strip()]
+    return "\n\n".join(texts) or None
+
+
+def story_transcript(session: Session, submission_id: int) -> str | None:
+    """The automatic transcript of a story's live recordings, in order (private: moderators and
+    the tagger; never published as it is)."""
+    rows = session.exec(
+        select(Media.transcript)
+        .where(
+            Media.submission_id == submission_id,
+            col(Media.kind).in_(AUDIO_KINDS),
+            col(Media.deleted_at).is_(None),
+        )
+        .order_by(col(Media.position), col(Media.id))
+    )
+    return joined_transcript(rows)
 
 
 def history_of(session: Session, submission_id: int) -> tuple[HistoryLine, ...]:

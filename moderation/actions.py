@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlmodel import Session
 
 from core.errors import NotAllowed
+from core.projections import UNREVIEWED_TRANSCRIPT_FLAG
 from core.states import SOCIAL_CONSENTS, SubmissionState
 from core.stories import get_story
 from moderation import decisions
@@ -34,6 +35,7 @@ class Action(StrEnum):
     REJECT = "reject"  # payload: reason, note (a note is needed for "other")
     ASK = "ask"  # payload: question
     EDIT_TEXT = "edit_text"  # payload: text
+    ACCEPT_TRANSCRIPT = "accept_transcript"  # a voice story's transcript becomes its public text
     TOGGLE_THEME = "toggle_theme"  # payload: slug
     SET_THEMES = "set_themes"  # payload: themes (slugs)
     SET_PLACE = "set_place"  # payload: place_id (or None), name, kind
@@ -83,11 +85,12 @@ def available_actions(story: StoryFacts) -> tuple[Action, ...]:
     if A.SCHEDULE in actions and story.consent not in SOCIAL_CONSENTS:
         # "internal" consent (or none) never goes to social media.
         actions = tuple(action for action in actions if action != A.SCHEDULE)
-    if (
-        actions
-        and actions != (A.UNSCHEDULE,)
-        and any(flag.get("kind") == decisions.LATE_PHOTO_FLAG for flag in story.flags)
-    ):
+    flagged = {flag.get("kind") for flag in story.flags}
+    if A.EDIT_TEXT in actions and UNREVIEWED_TRANSCRIPT_FLAG in flagged:
+        # A voice story waits for a moderator to accept (or edit) its transcript.
+        at = actions.index(A.EDIT_TEXT) + 1
+        actions = (*actions[:at], A.ACCEPT_TRANSCRIPT, *actions[at:])
+    if actions and actions != (A.UNSCHEDULE,) and decisions.LATE_PHOTO_FLAG in flagged:
         actions = (*actions, A.ADD_LATE_PHOTOS)
     return actions
 
@@ -160,6 +163,8 @@ def apply(
         decisions.ask(session, story_id, question=str(data.get("question") or ""), **kwargs)
     elif action == A.EDIT_TEXT:
         decisions.edit_text(session, story_id, text=str(data.get("text") or ""), **kwargs)
+    elif action == A.ACCEPT_TRANSCRIPT:
+        decisions.accept_transcript(session, story_id, **kwargs)
     elif action == A.TOGGLE_THEME:
         decisions.toggle_theme(session, story_id, slug=str(data.get("slug")), **kwargs)
     elif action == A.SET_THEMES:

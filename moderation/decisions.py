@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import desc, update
 from sqlmodel import Session, col, select
 
-from core import audit, taxonomy
+from core import audit, personal_data, taxonomy
 from core.clock import utcnow
 from core.errors import InvalidInput, InvalidTransition, StaleVersion
 from core.lifecycle import transition
 from core.models import AuditEvent, Submission
 from core.notifications import enqueue
+from core.projections import UNREVIEWED_TRANSCRIPT_FLAG, published_text, story_transcript
 from core.states import SubmissionState
 from core.stories import get_story
 
@@ -440,16 +441,62 @@ def edit_text(
     if len(text) > MAX_TEXT_CHARS:
         raise InvalidInput(f"the text is longer than {MAX_TEXT_CHARS} characters")
     story = _open(session, submission_id, expected_version, editing="edit the text")
+    return _set_public_text(
+        session, story, text, actor=actor, expected_version=expected_version, action="edit_text"
+    )
+
+
+def _set_public_text(
+    session: Session,
+    story: Submission,
+    text: str,
+    *,
+    actor: str,
+    expected_version: int,
+    action: str,
+) -> Submission:
+    """A moderator chose the text that goes out: a transcript needs no acceptance now."""
     return _edit(
         session,
         story,
         actor=actor,
         expected_version=expected_version,
-        action="edit_text",
+        action=action,
         before={"public_text": story.public_text},
         after={"public_text": text},
         public_text=text,
+        flags=_without(story.flags, UNREVIEWED_TRANSCRIPT_FLAG),
     )
+
+
+def accept_transcript(
+    session: Session, submission_id: int, *, actor: str, expected_version: int
+) -> Submission:
+    """A moderator listened and accepts the automatic transcript as the public text.
+
+    The public text becomes the typed text (as it would be published) followed by the
+    transcript, with personal data in the transcript masked as in a contributor's text.
+    """
+    story = _open(session, submission_id, expected_version, editing="accept the transcript")
+    assert story.id is not None
+    transcript = story_transcript(session, story.id)
+    if transcript is None:
+        raise InvalidInput(f"{story.ref} has no automatic transcript to accept")
+    spoken = personal_data.mask(transcript, lang=story.lang)
+    typed = published_text(story) if story.text else None
+    text = "\n\n".join(part for part in (typed, spoken) if part)[:MAX_TEXT_CHARS]
+    return _set_public_text(
+        session,
+        story,
+        text,
+        actor=actor,
+        expected_version=expected_version,
+        action="accept_transcript",
+    )
+
+
+def _without(flags: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [flag for flag in flags if flag.get("kind") != kind]
 
 
 def accept_late_photos(
@@ -465,7 +512,7 @@ def accept_late_photos(
     The caller has made their renditions; this is the moderator's decision to show them.
     """
     story = _open(session, submission_id, expected_version, editing="add a late photo")
-    flags = [flag for flag in story.flags if flag.get("kind") != LATE_PHOTO_FLAG]
+    flags = _without(story.flags, LATE_PHOTO_FLAG)
     return _edit(
         session,
         story,
