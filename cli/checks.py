@@ -19,6 +19,7 @@ from core.config import Settings
 from core.db import readiness, session_scope
 from core.errors import ConfigError
 from core.models import Channel
+from pipeline import speech_model
 from publishers.base import AuthError, PublishError, RetryableError, SetupHints
 from publishers.channels_config import list_channels
 from publishers.registry import build_publisher, publisher_class
@@ -80,6 +81,14 @@ def check_database(settings: Settings) -> tuple[Engine | None, Check]:
     """The database answers and is at the newest migration; its engine when it is usable."""
     engine, found = readiness(settings.effective_database_url)
     return engine, Check("database", found.ready, found.detail, found.hint)
+
+
+def check_transcription(settings: Settings) -> Check:
+    """Which speech model transcribes voice notes (PESISIR_TRANSCRIBE_MODEL); loads nothing."""
+    ok, detail, hint = speech_model.describe(settings)
+    if ok is False and hint is None:
+        hint = "set PESISIR_TRANSCRIBE_MODEL (README, 'Voice stories')"
+    return Check("speech transcription", ok, detail, hint)
 
 
 def check_channels(engine: Engine, settings: Settings) -> list[Check]:

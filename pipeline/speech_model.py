@@ -236,8 +236,10 @@ def describe(settings: Settings) -> tuple[bool | None, str, str | None]:
         hint = None if settings.transcribe_model == "off" else "README, 'Voice stories'"
         return None, f"off: {choice.off_reason}", hint
     if choice.source == "pypi":
-        detail = f"{choice.label}, joined and checked into {model_dir(settings) / PYPI_FOLDER}"
-        return True, detail, None
+        folder = model_dir(settings) / PYPI_FOLDER
+        if pypi_model_ok(folder):
+            return True, f"{choice.label}, joined and checked in {folder}", None
+        return True, f"{choice.label}, joined into {folder} on first use", None
     if choice.source == "folder":
         problem = folder_problem(Path(choice.name))
         if problem is not None:

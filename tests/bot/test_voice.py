@@ -49,10 +49,10 @@ async def test_a_voice_story_reaches_the_group_heard_transcribed_and_corrected(w
     assert not w.fake.calls_of("forwardMessage")
     text = html.unescape(card["text"])
     assert "🎙 1 pesan suara (0:04)" in text
-    assert "📝 Transkrip otomatis:" in text and "lasiana" in words(text)
+    assert "🗣 Transkrip otomatis:" in text and "lasiana" in words(text)
     assert "cerita lewat suara: belum bisa dijadwalkan" in text
     assert "Abrasi" in text  # tagged from what was said
-    assert {"✏️ Edit teks", "📝 Pakai transkrip"} <= set(button_texts(card))
+    assert {"✏️ Edit teks", "🗣 Pakai transkrip"} <= set(button_texts(card))
 
     # ✏️ offers the transcript to copy and correct; the correction becomes the public text.
     w.group.press(w.ana, "✏️ Edit teks", message=card)
@@ -67,7 +67,7 @@ async def test_a_voice_story_reaches_the_group_heard_transcribed_and_corrected(w
     card = await until(
         lambda: (c := card_of(w, story.id or 0)) and "Teks publik" in c["text"] and c
     )
-    assert "📝 Pakai transkrip" not in button_texts(card)
+    assert "🗣 Pakai transkrip" not in button_texts(card)
     assert "belum bisa dijadwalkan" not in card["text"]
 
     # /hapus: the recording leaves the group with the story; file and transcript are erased.
