@@ -123,9 +123,12 @@ def published_text(story: Submission) -> str | None:
     return None
 
 
-#: The flag of a story whose recordings were transcribed while no moderator has yet accepted or
-#: written its public text (cleared by `accept_transcript` and `edit_text`).
+#: The flags of a story told only by voice whose public text no moderator has written yet: with
+#: an automatic transcript to accept or correct, or without one (the moderator listens and
+#: writes it). `accept_transcript` and `edit_text` clear them.
 UNREVIEWED_TRANSCRIPT_FLAG = "transcript_unreviewed"
+VOICE_NEEDS_TEXT_FLAG = "voice_needs_text"
+VOICE_FLAGS = (UNREVIEWED_TRANSCRIPT_FLAG, VOICE_NEEDS_TEXT_FLAG)
 
 
 def public_text_problem(story: Submission) -> str | None:
@@ -135,7 +138,7 @@ def public_text_problem(story: Submission) -> str | None:
     to publish once a moderator accepted or edited it (its public text).
     """
     text = published_text(story)
-    if not text and any(f.get("kind") == UNREVIEWED_TRANSCRIPT_FLAG for f in story.flags):
+    if not text and any(f.get("kind") in VOICE_FLAGS for f in story.flags):
         return (
             f"{story.ref} is a voice story: a moderator must accept or edit its automatic "
             "transcript before it is published"

@@ -19,7 +19,7 @@ from core.errors import InvalidInput, InvalidTransition, StaleVersion
 from core.lifecycle import transition
 from core.models import AuditEvent, Submission
 from core.notifications import enqueue
-from core.projections import UNREVIEWED_TRANSCRIPT_FLAG, published_text, story_transcript
+from core.projections import VOICE_FLAGS, published_text, story_transcript
 from core.states import SubmissionState
 from core.stories import get_story
 
@@ -465,7 +465,7 @@ def _set_public_text(
         before={"public_text": story.public_text},
         after={"public_text": text},
         public_text=text,
-        flags=_without(story.flags, UNREVIEWED_TRANSCRIPT_FLAG),
+        flags=[flag for flag in story.flags if flag.get("kind") not in VOICE_FLAGS],
     )
 
 
@@ -495,10 +495,6 @@ def accept_transcript(
     )
 
 
-def _without(flags: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [flag for flag in flags if flag.get("kind") != kind]
-
-
 def accept_late_photos(
     session: Session,
     submission_id: int,
@@ -512,7 +508,7 @@ def accept_late_photos(
     The caller has made their renditions; this is the moderator's decision to show them.
     """
     story = _open(session, submission_id, expected_version, editing="add a late photo")
-    flags = _without(story.flags, LATE_PHOTO_FLAG)
+    flags = [flag for flag in story.flags if flag.get("kind") != LATE_PHOTO_FLAG]
     return _edit(
         session,
         story,

@@ -34,8 +34,8 @@ from core.db import session_scope
 from core.errors import NotFound, StaleVersion
 from core.lifecycle import transition
 from core.models import Media, Submission
-from core.projections import UNREVIEWED_TRANSCRIPT_FLAG, story_transcript
-from core.states import IMAGE_KINDS, SubmissionState
+from core.projections import UNREVIEWED_TRANSCRIPT_FLAG, VOICE_NEEDS_TEXT_FLAG, story_transcript
+from core.states import AUDIO_KINDS, IMAGE_KINDS, SubmissionState
 from core.storage import MediaStore
 from moderation.withdrawal import erase_media
 from pipeline.duplicates import find_duplicate_match
@@ -212,9 +212,11 @@ def _tags_step(session: Session, story: Submission) -> bool:
             fields["flags"].append({"kind": f"photo_{flag}", "span": None, "detail": None})
         if photo.error:
             fields["flags"].append({"kind": "media_refused", "span": None, "detail": photo.error})
-    if transcript and not story.public_text:
-        # Never published as it is: a moderator accepts or edits it first (core.projections).
-        fields["flags"].append({"kind": UNREVIEWED_TRANSCRIPT_FLAG, "span": None, "detail": None})
+    told_aloud = any(m.kind in AUDIO_KINDS for m in media) and not (story.text or "").strip()
+    if told_aloud and not story.public_text:
+        # Its transcript is never published as it is: a moderator accepts or writes the text.
+        kind = UNREVIEWED_TRANSCRIPT_FLAG if transcript else VOICE_NEEDS_TEXT_FLAG
+        fields["flags"].append({"kind": kind, "span": None, "detail": None})
     for key, value in fields.items():
         setattr(story, key, value)
     session.add(story)

@@ -117,7 +117,7 @@ async def test_a_voice_story_from_telegram_to_a_post_and_erased(
     assert "terkikis" not in logs.lower() and "mangrove" not in logs.lower()
 
 
-async def _voice_story_through_the_bot(  # noqa: PLR0915 - one story, start to end
+async def _voice_story_through_the_bot(
     fake: FakeBotAPI,
     group: FakeGroup,
     yuli: Any,

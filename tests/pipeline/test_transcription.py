@@ -191,7 +191,9 @@ def test_without_a_model_the_recording_waits_for_a_person(
     story, [row] = _rows(engine, story_id)
     assert (row.transcript, row.transcript_status) == (None, "off")
     assert story.themes == [] and story.pipeline_errors == {}
-    assert "no text to publish" in (public_text_problem(story) or "")
+    # A moderator listens and writes the text; until then it cannot go out.
+    assert {flag["kind"] for flag in story.flags} == {"voice_needs_text"}
+    assert "voice story" in (public_text_problem(story) or "")
 
 
 def test_a_model_that_cannot_be_loaded_fails_the_recordings_not_the_story(
@@ -212,7 +214,9 @@ def test_erasure_takes_the_recordings_and_their_transcripts(
     story_id = _voice_story(engine, settings, [clip("s6")], text="Cerita dari Tablolong.")
     ingest(engine, settings, story_id)
     store = MediaStore(settings.data_dir)
-    _, [before] = _rows(engine, story_id)
+    typed, [before] = _rows(engine, story_id)
+    # The typed text is what goes out (masked as ever): no moderator's text is waited for.
+    assert not typed.flags and public_text_problem(typed) is None
     assert before.transcript and store.absolute(before.path or "").is_file()
     with Session(engine) as session:
         story = session.get(Submission, story_id)
