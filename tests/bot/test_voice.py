@@ -121,3 +121,39 @@ async def test_saved_line_names_only_what_is_there_and_batal_asks_first(w: World
     assert texts(await yuli.settle()) == [t("id", "bot.dropped", ref=second.ref)]
     with Session(w.engine) as session:
         assert session.get(Submission, second.id).state == "erased"  # type: ignore[union-attr]
+
+
+async def test_a_sound_file_telegram_cannot_play_as_voice_goes_as_a_file(w: World) -> None:
+    """sendVoice takes OGG/Opus, MP3 or M4A: a WAV recording is sent to the group as a file."""
+    from tests.bot.test_moderators import story
+
+    story_id = story(w, "SP-WAV1", media=0, text=None)
+    store = MediaStore(w.settings.data_dir)
+    wav = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 40
+    with Session(w.engine) as session:
+        for position, (data, mime, kind) in enumerate(
+            [(clip("s1"), "audio/ogg", "voice"), (wav, "audio/wav", "audio")]
+        ):
+            stored = store.put_original(data, suffix=".ogg" if kind == "voice" else ".wav")
+            session.add(
+                Media(
+                    submission_id=story_id,
+                    kind=kind,
+                    position=position,
+                    sha256=stored.sha256,
+                    path=stored.relative,
+                    mime_type=mime,
+                    duration_seconds=4 if kind == "voice" else None,
+                    transcript_status="failed" if kind == "audio" else None,
+                )
+            )
+        session.commit()
+    card = await until(lambda: card_of(w, story_id))
+    assert w.group.chat.voices() == [clip("s1")]
+    [document] = [m for m in w.group.chat.replies if m.get("document")]
+    assert w.fake.file_bytes(document["document"]["file_id"]) == wav
+    assert document["caption"] == "🎙 SP-WAV1 · ?"
+    text = html.unescape(card["text"])
+    assert "🎙 2 pesan suara (0:04, ?)" in text
+    assert "🗣 Transkrip otomatis (1/2): belum ada" in text
+    assert "🗣 Transkrip otomatis (2/2): gagal dibuat; dengarkan rekamannya" in text

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import os
-import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -30,9 +28,9 @@ from core.models import Contributor, Media, Submission
 from faketelegram import FakeBotAPI, FakeGroup, button_texts
 from publishers.campaigns import ensure_default_campaign
 from publishers.channels_config import add_channel
+from tests.cli.test_run import _interrupt, _process_env
 from tests.voice import SENTENCES, clip, words
 
-ROOT = Path(__file__).resolve().parents[2]
 GROUP_ID = -1005550001111
 CORRECTED = "Katong tanam mangrove di Tablolong supaya pantai tidak terkikis."
 
@@ -83,20 +81,15 @@ async def test_a_voice_story_from_telegram_to_a_post_and_erased(
     yuli = fake.user(31_001, "Yuli", "id")
     ana = fake.user(31_002, "Ana", "id")
     group = fake.group(GROUP_ID, admins=(ana,))
-    env = {
-        **os.environ,
-        "PESISIR_TELEGRAM_TOKEN": fake.token,
-        "PESISIR_TELEGRAM_BASE_URL": fake.base_url,
-        "PESISIR_TELEGRAM_BASE_FILE_URL": fake.base_file_url,
-        "PESISIR_DATA_DIR": str(settings.data_dir),
-        "PESISIR_DATABASE_URL": str(settings.effective_database_url),
-        "PESISIR_MODERATOR_CHAT_ID": str(GROUP_ID),
-        "PESISIR_MODERATION_POLL_SECONDS": "0.2",
-        "PESISIR_DISPATCH_INTERVAL_SECONDS": "0.5",
-        "PESISIR_BOT_ACK_DELAY_SECONDS": "0.2",
-        "PESISIR_LOG_LEVEL": "DEBUG",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = _process_env(
+        fake,
+        settings,
+        PESISIR_MODERATOR_CHAT_ID=str(GROUP_ID),
+        PESISIR_MODERATION_POLL_SECONDS="0.2",
+        PESISIR_DISPATCH_INTERVAL_SECONDS="0.5",
+        PESISIR_BOT_ACK_DELAY_SECONDS="0.2",
+        PESISIR_LOG_LEVEL="DEBUG",
+    )
     stderr_path = tmp_path / "stderr.log"
     with stderr_path.open("wb") as stderr:
         process = await asyncio.create_subprocess_exec(
@@ -105,12 +98,7 @@ async def test_a_voice_story_from_telegram_to_a_post_and_erased(
         try:
             await _voice_story_through_the_bot(fake, group, yuli, ana, engine, settings, env)
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+            await _interrupt(process)
     logs = stderr_path.read_text(encoding="utf-8", errors="replace")
     assert "speech model loaded: Whisper base (PyPI packages)" in logs
     # What was said never reaches the log (nor the corrected text).
