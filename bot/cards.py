@@ -15,9 +15,10 @@ from typing import Any
 
 from bot.buttons import Button
 from core import taxonomy
+from core.clock import format_duration
 from core.i18n import t
 from core.projections import ModeratorStory
-from core.states import SubmissionState
+from core.states import SubmissionState, TranscriptStatus
 from moderation import RejectReason, actor_name
 from moderation.actions import Action, available_actions
 
@@ -40,6 +41,7 @@ _MAIN_BUTTONS: dict[Action, tuple[str, str]] = {
     A.TOGGLE_THEME: ("themes", "menu_themes"),
     A.SET_PLACE: ("place", "menu_place"),
     A.EDIT_TEXT: ("edit", "edit_text"),
+    A.ACCEPT_TRANSCRIPT: ("accept_transcript", A.ACCEPT_TRANSCRIPT.value),
     A.QUARANTINE: ("quarantine", A.QUARANTINE.value),
     A.RELEASE: ("release", A.RELEASE.value),
     A.SCHEDULE: ("schedule", "menu_schedule"),
@@ -113,6 +115,30 @@ def _flag_lines(lang: str, story: ModeratorStory) -> list[str]:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def recordings_line(story: ModeratorStory, lang: str) -> str:
+    """`🎙 1 pesan suara (0:42)`."""
+    durations = ", ".join(format_duration(r.duration_seconds) for r in story.recordings)
+    return t(lang, "moderation.card.recordings", count=len(story.recordings), durations=durations)
+
+
+def _transcript_lines(story: ModeratorStory, lang: str, text_limit: int) -> list[str]:
+    """Each recording's automatic transcript, labelled so (or why there is none)."""
+    lines: list[str] = []
+    several = len(story.recordings) > 1
+    for number, recording in enumerate(story.recordings, start=1):
+        which = f" ({number}/{len(story.recordings)})" if several else ""
+        status = recording.transcript_status or "waiting"
+        if status == TranscriptStatus.DONE and recording.transcript:
+            lines += ["", t(lang, "moderation.card.transcript", which=which)]
+            lines.append(_e(_cut(recording.transcript, text_limit)))
+            continue
+        known = {TranscriptStatus.EMPTY, TranscriptStatus.FAILED, TranscriptStatus.OFF}
+        key = status if status in {*known, TranscriptStatus.TOO_LONG} else "waiting"
+        key = "empty" if status == TranscriptStatus.DONE else key  # done, but nothing kept
+        lines += ["", t(lang, f"moderation.card.transcript_{key}", which=which)]
+    return lines
 
 
 def _title(story: ModeratorStory, lang: str) -> str:
@@ -217,6 +243,7 @@ def card_text(
         # Personal data or links in the text: show what a post would carry instead.
         masked = _cut(story.published_text, text_limit)
         lines += ["", t(lang, "moderation.card.masked_text"), _e(masked)]
+    lines += _transcript_lines(story, lang, text_limit)
     lines.append("")
     lines += _theme_lines(story, lang)
     lines += _place_lines(story, lang)
@@ -232,6 +259,8 @@ def card_text(
         lines.append(t(lang, "moderation.card.photos", count=photos_sent))
     if photos_missing:
         lines.append(t(lang, "moderation.card.photos_missing", count=photos_missing))
+    if story.recordings:
+        lines.append(_e(recordings_line(story, lang)))
     flags = _flag_lines(lang, story)
     if flags:
         lines.append(t(lang, "moderation.card.flags"))

@@ -18,7 +18,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot import buttons, conversation, drafts, erasure
+from bot import buttons, contents, conversation, drafts, erasure
 from bot.buttons import Button
 from bot.conversation import (
     NAME_MAX,
@@ -63,9 +63,36 @@ async def cmd_kirim(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def cmd_batal(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Drop the open draft: its media and text are erased."""
+    """Drop the open draft (its media and text are erased); asks first unless it holds no more
+    than a line of text."""
     turn = await turn_for(update, context)
-    await _drop_draft(turn)
+    await _ask_or_drop(turn)
+
+
+#: A draft holding no more than this, one line of text and nothing else, is dropped at once.
+ONE_LINE = 100
+
+
+def _little(draft: drafts.Draft) -> bool:
+    text = draft.text or ""
+    return not (draft.photos or draft.audio) and "\n" not in text and len(text) <= ONE_LINE
+
+
+async def _ask_or_drop(turn: Turn) -> None:
+    """Drop a draft of a line at once; for more (ten photos, a recording), ask first."""
+    draft: drafts.Draft | None = await turn.db(drafts.current_draft, turn.engine, turn.person.id)
+    if draft is None or _little(draft):
+        await _drop_draft(turn)
+        return
+    markup = await turn.buttons(
+        [
+            [Button(t(turn.lang, "bot.drop.yes"), "drop_yes")],
+            [Button(t(turn.lang, "bot.drop.no"), "drop_no")],
+        ],
+        submission_id=draft.id,
+    )
+    what = contents.holds(turn.lang, draft)
+    await turn.say("bot.drop.confirm", markup, ref=draft.ref, what=what)
 
 
 async def _drop_draft(turn: Turn) -> None:
@@ -261,7 +288,15 @@ async def _act_change_consent(turn: Turn, _pressed: buttons.Pressed, _user: User
 
 
 async def _act_cancel_draft(turn: Turn, _pressed: buttons.Pressed, _user: User) -> None:
+    await _ask_or_drop(turn)
+
+
+async def _act_drop_yes(turn: Turn, _pressed: buttons.Pressed, _user: User) -> None:
     await _drop_draft(turn)
+
+
+async def _act_drop_no(turn: Turn, _pressed: buttons.Pressed, _user: User) -> None:
+    await turn.say("bot.drop.kept")
 
 
 async def _act_open_continue(turn: Turn, _pressed: buttons.Pressed, _user: User) -> None:
@@ -308,8 +343,13 @@ def _removed(lang: str, erased: erasure.Erased, *, whole: bool = False) -> str:
         if whole
         else t(lang, "bot.erase.removed_text")
     ]
+    if erased.photos:
+        what = contents.counted(lang, "photo", erased.photos)
+        lines.append(t(lang, "bot.erase.removed_files", what=what))
+    if erased.recordings:
+        what = contents.counted(lang, "recording", erased.recordings)
+        lines.append(t(lang, "bot.erase.removed_recordings", what=what))
     counted = [
-        ("removed_files", erased.files),
         ("posts_cancelled", erased.posts_cancelled),
         ("posts_taken_down", erased.posts_taken_down),
         ("posts_stopping", erased.posts_stopping),
@@ -334,6 +374,8 @@ ACTIONS: dict[str, Action] = {
     "change_place": _act_change_place,
     "change_consent": _act_change_consent,
     "cancel_draft": _act_cancel_draft,
+    "drop_yes": _act_drop_yes,
+    "drop_no": _act_drop_no,
     "open_continue": _act_open_continue,
     "open_send": _act_submit,
     "open_discard": _act_open_discard,

@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import drafts
+from bot import contents, drafts
 from bot.conversation import (
     NAME_MAX,
     PLACE_MAX,
@@ -73,9 +73,12 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if skipped:
             await turn.db(drafts.set_place, turn.engine, turn.person.id, skipped=True)
         else:
-            await turn.db(drafts.set_place, turn.engine, turn.person.id, name=text)
+            draft = await turn.db(drafts.set_place, turn.engine, turn.person.id, name=text)
         await turn.set_awaiting(None)
-        await turn.say("bot.place.skipped" if skipped else "bot.place.saved", ReplyKeyboardRemove())
+        if skipped:
+            await turn.say("bot.place.skipped", ReplyKeyboardRemove())
+        else:
+            await _place_saved(turn, draft)
         await advance(turn)
         return
     if awaiting == Awaiting.PUBLIC_NAME:
@@ -283,7 +286,7 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message = update.effective_message
     assert message is not None and message.location
     name = message.venue.title[:PLACE_MAX] if message.venue else None
-    await turn.db(
+    draft = await turn.db(
         drafts.set_place,
         turn.engine,
         turn.person.id,
@@ -293,10 +296,16 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
     if turn.person.awaiting == Awaiting.PLACE:
         await turn.set_awaiting(None)
-        await turn.say("bot.place.saved", ReplyKeyboardRemove())
+        await _place_saved(turn, draft)
         await advance(turn)
     else:
         await after_content(turn)
+
+
+async def _place_saved(turn: Turn, draft: drafts.Draft) -> None:
+    """`📍 Tempat tersimpan: Oesapa.`: the place as we understood it."""
+    place = await turn.db(contents.place_understood, turn.lang, draft)
+    await turn.say("bot.place.saved", ReplyKeyboardRemove(), place=place or draft.place_name)
 
 
 def refusal(key: str) -> Handler:

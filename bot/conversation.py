@@ -33,7 +33,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot import buttons, drafts
+from bot import buttons, contents, drafts
 from bot.buttons import Button
 from bot.refetch import refetch
 from bot.services import BotServices, services
@@ -181,14 +181,11 @@ async def ask_name(turn: Turn, draft: drafts.Draft) -> None:
 
 
 def _summary_text(lang: str, draft: drafts.Draft) -> str:
+    """The summary before sending (blocking: it names the place through the gazetteer)."""
     text = draft.text or ""
     preview = text if len(text) <= 300 else text[:300] + "…"
-    if draft.place == "location":
-        place = t(lang, "bot.summary.place_location")
-    elif draft.place:
-        place = draft.place
-    else:
-        place = t(lang, "bot.summary.place_skipped")
+    place = contents.place_understood(lang, draft) or t(lang, "bot.summary.place_skipped")
+    media = contents.media_phrase(lang, photos=draft.photos, recordings=draft.audio)
     consent = t(lang, f"bot.consent.{draft.consent}")
     if draft.consent == Consent.NAMED:
         consent = t(lang, "bot.summary.named_as", consent=consent, name=draft.public_name or "")
@@ -197,8 +194,7 @@ def _summary_text(lang: str, draft: drafts.Draft) -> str:
         "bot.summary.body",
         ref=draft.ref,
         text=preview or t(lang, "bot.summary.no_text"),
-        photos=draft.photos,
-        audio=draft.audio,
+        media=media or t(lang, "bot.summary.no_media"),
         place=place,
         consent=consent,
     )
@@ -217,7 +213,8 @@ async def show_summary(turn: Turn, draft: drafts.Draft) -> None:
         ],
         submission_id=draft.id,
     )
-    await turn.bot.send_message(turn.chat_id, _summary_text(turn.lang, draft), reply_markup=markup)
+    summary = await turn.db(_summary_text, turn.lang, draft)
+    await turn.bot.send_message(turn.chat_id, summary, reply_markup=markup)
 
 
 async def submit(turn: Turn) -> None:
@@ -289,15 +286,7 @@ async def _ack(turn: Turn, after_summary: bool) -> None:
     draft: drafts.Draft | None = await turn.db(drafts.current_draft, turn.engine, person.id)
     if draft is None:
         return
-    parts = t(
-        turn.lang,
-        "bot.saved.body",
-        ref=draft.ref,
-        chars=len(draft.text or ""),
-        photos=draft.photos,
-        audio=draft.audio,
-        place=t(turn.lang, "bot.saved.place_yes" if draft.place_done else "bot.saved.place_no"),
-    )
+    parts: str = await turn.db(contents.saved_line, turn.lang, draft)
     if after_summary:
         parts = t(turn.lang, "bot.saved.after_summary") + "\n" + parts
     if person.awaiting == Awaiting.PLACE:

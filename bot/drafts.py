@@ -56,6 +56,8 @@ class Draft:
     place_skipped: bool
     consent: str | None
     public_name: str | None
+    point: tuple[float, float] | None = None  # private: a shared location, to name its place
+    place_name: str | None = None  # the place name typed (or a shared venue's)
 
     @property
     def has_story(self) -> bool:
@@ -174,6 +176,12 @@ def _view(session: Session, story: Submission) -> Draft:
         place_skipped=story.place_skipped,
         consent=story.consent,
         public_name=contributor.public_name if contributor else None,
+        point=(
+            (story.chat_lat, story.chat_lon)
+            if story.chat_lat is not None and story.chat_lon is not None
+            else None
+        ),
+        place_name=story.place_text,
     )
 
 

@@ -33,7 +33,8 @@ class Erased:
     """What an erasure removed, for telling the contributor."""
 
     stories: int = 0
-    files: int = 0  # photos and sound files deleted from disk
+    photos: int = 0  # photo files deleted from disk
+    recordings: int = 0  # sound files deleted from disk (their transcripts went with them)
     posts_cancelled: int = 0  # scheduled posts that will not go out
     posts_taken_down: int = 0  # published posts deleted from their platform
     posts_left: int = 0  # published posts the team must remove by hand (listed for them)
@@ -52,7 +53,8 @@ def _erase(session: Session, store: MediaStore, story: Submission, erased: Erase
         try:
             summary = withdraw_and_erase(session, store, story, actor=ACTOR)
             erased.stories += 1
-            erased.files += summary["media_files"]
+            erased.photos += summary["photo_files"]
+            erased.recordings += summary["recording_files"]
             erased.posts_cancelled += summary["deliveries_cancelled"]
             return
         except StaleVersion:

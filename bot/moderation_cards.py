@@ -23,10 +23,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot import buttons, cards
-from core.clock import format_local, utcnow
+from core.clock import format_duration, format_local, utcnow
 from core.config import Settings
 from core.db import session_scope
 from core.errors import NotAllowed, NotFound
+from core.i18n import t
 from core.models import Campaign, Submission
 from core.projections import ModeratorStory, moderator_story
 from core.states import SubmissionState
@@ -48,6 +49,21 @@ ALBUM = 10
 PlaceSearch = Callable[[str], list[tuple[str, str, str | None]]]
 
 
+#: Recordings Telegram plays as voice messages (sendVoice: OGG/Opus, MP3 or M4A); any other
+#: sound file goes to the group as a file.
+VOICE_TYPES = frozenset({"audio/ogg", "audio/mpeg", "audio/mp4"})
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A story's recording as the group gets it: the private original, sent as a new message."""
+
+    path: Path
+    duration: int | None
+    mime_type: str | None
+    caption: str
+
+
 @dataclass
 class CardView:
     """A drawn card: where it is, its HTML text, its buttons and the photos above it."""
@@ -59,8 +75,9 @@ class CardView:
     text: str
     markup: InlineKeyboardMarkup | None
     photos: list[Path] = field(default_factory=list)
-    media_ids: list[int] = field(default_factory=list)  # the album above the card
-    gone: bool = False  # withdrawn or erased: the photos are taken down too
+    media_ids: list[int] = field(default_factory=list)  # the album and recordings above it
+    gone: bool = False  # withdrawn or erased: the photos and recordings are taken down too
+    recordings: list[Recording] = field(default_factory=list)
 
 
 def mark_card_current(session: Session, story_id: int) -> None:
@@ -140,6 +157,7 @@ class Cards:
                 photos,
                 list(row.card_media_message_ids or []),
                 story.state in (S.WITHDRAWN.value, S.ERASED.value),
+                self._recordings(story),
             )
         if layout:
             view.markup = buttons.keyboard(
@@ -210,6 +228,23 @@ class Cards:
             else:
                 missing += 1
         return found[:ALBUM], missing + max(0, len(found) - ALBUM)
+
+    def _recordings(self, story: ModeratorStory) -> list[Recording]:
+        """The story's recordings whose original is on disk, captioned with the story and length."""
+        found = []
+        for recording in story.recordings:
+            if recording.original is None:
+                continue  # its download failed: nothing to play yet
+            path = self.store.absolute(recording.original)
+            if path.is_file():
+                length = format_duration(recording.duration_seconds)
+                caption = t(
+                    self.lang, "moderation.card.voice_caption", ref=story.ref, duration=length
+                )
+                found.append(
+                    Recording(path, recording.duration_seconds, recording.mime_type, caption)
+                )
+        return found
 
     def suggestions(self, typed: str | None) -> list[tuple[str, str, str | None]]:
         """Places to offer: the pipeline's matches for what the contributor typed."""
@@ -282,6 +317,8 @@ class Cards:
         elif view.photos:
             album = [InputMediaPhoto(path.read_bytes()) for path in view.photos]
             media_ids += [m.message_id for m in await bot.send_media_group(self.chat_id, album)]
+        for recording in view.recordings:
+            media_ids.append(await self._send_recording(bot, recording))
         message = await bot.send_message(
             self.chat_id,
             view.text,
@@ -292,6 +329,22 @@ class Cards:
         await asyncio.to_thread(self._save, story_id, self.chat_id, message.message_id, media_ids)
         logger.info("posted the review card of %s", view.ref)
         return message.message_id
+
+    async def _send_recording(self, bot: Bot, recording: Recording) -> int:
+        """Send one recording from its private original (never forwarded from the contributor's
+        chat, which would show who sent it); its message id."""
+        assert self.chat_id is not None
+        data = await asyncio.to_thread(recording.path.read_bytes)
+        if recording.mime_type in VOICE_TYPES:
+            sent = await bot.send_voice(
+                self.chat_id, data, caption=recording.caption, duration=recording.duration
+            )
+        else:
+            name = f"recording{recording.path.suffix}"
+            sent = await bot.send_document(
+                self.chat_id, data, filename=name, caption=recording.caption
+            )
+        return sent.message_id
 
     async def show_photos(self, bot: Bot, story_id: int, photos: list[Path]) -> None:
         """Post photos added to a story as a reply to its card (taken down with the others)."""

@@ -30,6 +30,7 @@ from core.db import session_scope
 from core.errors import InvalidInput, NotAllowed, PesisirError
 from core.i18n import t
 from core.models import Contributor, ModeratorPrompt
+from core.projections import story_transcript
 from core.states import SOCIAL_CONSENTS, PromptKind
 from core.storage import MediaStore
 from core.stories import get_story
@@ -56,6 +57,8 @@ PROMPT_BUTTONS = {
     "type_place": PromptKind.PLACE,
     "type_time": PromptKind.SCHEDULE_TIME,
 }
+#: How much of a transcript the "edit text" prompt shows (a Telegram message holds 4096).
+TRANSCRIPT_IN_PROMPT = 3500
 #: Buttons on the way to a schedule: refused for a story whose consent keeps it off social media.
 SCHEDULE_BUTTONS = frozenset({"menu_schedule", "pick_campaign", "schedule", "type_time"})
 
@@ -71,6 +74,8 @@ class Reply:
     prompt: PromptKind | None = None  # ask the moderator to type this
     version: int | None = None
     prompt_params: dict[str, Any] = field(default_factory=dict)  # kept with the prompt
+    prompt_key: str | None = None  # another wording of the prompt (default: by its kind)
+    prompt_shows: dict[str, Any] = field(default_factory=dict)  # shown only, never stored
     photos: list[Path] = field(default_factory=list)  # late photos to show under the card
 
 
@@ -202,9 +207,15 @@ class ModerationDesk:
             params = {}
             if action == "type_time":
                 params = self._time_prompt_params(session, str(payload["campaign"]))
-            return Reply(
+            reply = Reply(
                 prompt=PROMPT_BUTTONS[action], version=version, redraw=False, prompt_params=params
             )
+            spoken = story_transcript(session, story_id) if action == "edit_text" else None
+            if spoken:
+                # A voice story: the moderator corrects the transcript rather than retyping it.
+                reply.prompt_key = "moderation.prompt.edit_text_transcript"
+                reply.prompt_shows = {"transcript": spoken[:TRANSCRIPT_IN_PROMPT]}
+            return reply
         outcome = actions.apply(
             session,
             story_id,
@@ -268,10 +279,11 @@ class ModerationDesk:
         """Ask the moderator to type something; their next message (or reply) answers it."""
         assert self.chat_id is not None and reply.prompt is not None
         ref = await asyncio.to_thread(self._ref_of, story_id)
-        params = {key: html.escape(str(value)) for key, value in reply.prompt_params.items()}
+        shown = {**reply.prompt_params, **reply.prompt_shows}
+        params = {key: html.escape(str(value)) for key, value in shown.items()}
         text = t(
             self.lang,
-            f"moderation.prompt.{reply.prompt.value}",
+            reply.prompt_key or f"moderation.prompt.{reply.prompt.value}",
             mention=user.mention_html(),
             ref=ref,
             **params,

@@ -27,6 +27,7 @@ def run_checks() -> list[Check]:
     found.append(database)
     found += asyncio.run(check_telegram(settings))
     found += check_webhook(settings)
+    found.append(checks.check_transcription(settings))
     if engine is None:
         found.append(Check("channels", None, "not checked: the database is not ready"))
     else:

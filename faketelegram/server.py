@@ -129,6 +129,7 @@ class FakeBotAPI(BotApiMethods):
             "getFile": self._get_file,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "sendVoice": self._send_voice,
             "sendMediaGroup": self._send_media_group,
             "getChat": self._get_chat,
             "getChatMember": self._get_chat_member,

@@ -18,9 +18,10 @@ from typing import Any, Protocol
 from sqlmodel import Session
 
 from core.errors import NotAllowed
+from core.projections import UNREVIEWED_TRANSCRIPT_FLAG
 from core.states import SOCIAL_CONSENTS, SubmissionState
 from core.stories import get_story
-from moderation import decisions
+from moderation import decisions, edits
 from publishers import scheduling
 from publishers.campaigns import get_campaign
 
@@ -34,6 +35,7 @@ class Action(StrEnum):
     REJECT = "reject"  # payload: reason, note (a note is needed for "other")
     ASK = "ask"  # payload: question
     EDIT_TEXT = "edit_text"  # payload: text
+    ACCEPT_TRANSCRIPT = "accept_transcript"  # a voice story's transcript becomes its public text
     TOGGLE_THEME = "toggle_theme"  # payload: slug
     SET_THEMES = "set_themes"  # payload: themes (slugs)
     SET_PLACE = "set_place"  # payload: place_id (or None), name, kind
@@ -87,10 +89,15 @@ def available_actions(story: StoryFacts) -> tuple[Action, ...]:
     if A.SCHEDULE in actions and story.consent not in SOCIAL_CONSENTS:
         # "internal" consent (or none) never goes to social media.
         actions = tuple(action for action in actions if action != A.SCHEDULE)
+    flagged = {flag.get("kind") for flag in story.flags}
+    if A.EDIT_TEXT in actions and UNREVIEWED_TRANSCRIPT_FLAG in flagged:
+        # A voice story waits for a moderator to accept (or edit) its transcript.
+        at = actions.index(A.EDIT_TEXT) + 1
+        actions = (*actions[:at], A.ACCEPT_TRANSCRIPT, *actions[at:])
     if (
         actions
         and SubmissionState(story.state) not in _OUT_OF_MODERATION
-        and any(flag.get("kind") == decisions.LATE_PHOTO_FLAG for flag in story.flags)
+        and decisions.LATE_PHOTO_FLAG in flagged
     ):
         actions = (*actions, A.ADD_LATE_PHOTOS)
     return actions
@@ -124,8 +131,7 @@ class Outcome:
 
 def check_version(session: Session, story_id: int, expected_version: int) -> None:
     """Raise `Conflict` (who did what) when the story moved past the version the person saw."""
-    if get_story(session, story_id).version != expected_version:
-        raise decisions.conflict_for(session, story_id)
+    decisions.check_version(session, get_story(session, story_id), expected_version)
 
 
 def apply(
@@ -168,14 +174,16 @@ def apply(
     elif action == A.ASK:
         decisions.ask(session, story_id, question=str(data.get("question") or ""), **kwargs)
     elif action == A.EDIT_TEXT:
-        decisions.edit_text(session, story_id, text=str(data.get("text") or ""), **kwargs)
+        edits.edit_text(session, story_id, text=str(data.get("text") or ""), **kwargs)
+    elif action == A.ACCEPT_TRANSCRIPT:
+        edits.accept_transcript(session, story_id, **kwargs)
     elif action == A.TOGGLE_THEME:
-        decisions.toggle_theme(session, story_id, slug=str(data.get("slug")), **kwargs)
+        edits.toggle_theme(session, story_id, slug=str(data.get("slug")), **kwargs)
     elif action == A.SET_THEMES:
         themes: Sequence[str] = data.get("themes") or ()
-        decisions.set_themes(session, story_id, slugs=list(themes), **kwargs)
+        edits.set_themes(session, story_id, slugs=list(themes), **kwargs)
     elif action == A.SET_PLACE:
-        decisions.set_place(
+        edits.set_place(
             session,
             story_id,
             place_id=data.get("place_id"),
@@ -184,7 +192,7 @@ def apply(
             **kwargs,
         )
     elif action == A.ANONYMISE:
-        decisions.force_anonymous(session, story_id, value=bool(data.get("value", True)), **kwargs)
+        edits.force_anonymous(session, story_id, value=bool(data.get("value", True)), **kwargs)
     elif action == A.QUARANTINE:
         decisions.quarantine(session, story_id, reason=data.get("reason"), **kwargs)
     elif action == A.RELEASE:
@@ -194,7 +202,7 @@ def apply(
     elif action == A.UNSCHEDULE:
         outcome["cancelled"] = scheduling.unschedule(session, submission_id=story_id, actor=actor)
     elif action == A.PIN:
-        decisions.pin(session, story_id, value=bool(data.get("value", True)), **kwargs)
+        edits.pin(session, story_id, value=bool(data.get("value", True)), **kwargs)
     elif action == A.ADD_LATE_PHOTOS:
         if add_late_photos is None:
             raise NotAllowed("late photos are added from the card or the dashboard")

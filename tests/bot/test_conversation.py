@@ -54,7 +54,7 @@ async def test_kupang_malay_album_then_text_then_location(
     assert t("id", "bot.ask.place") in await press(user, "bot.saved.next")
     user.send_location(*OESAPA)
     answers = texts(await user.settle())
-    assert answers[0] == t("id", "bot.place.saved")
+    assert answers[0] == t("id", "bot.place.saved", place="Oesapa Barat")  # as understood
     assert answers[-1] == t("id", "bot.ask.consent")
     summary = await press(user, "bot.consent.anonymous")
     assert "SP-" in summary[-1] and "3 foto" in summary[-1]
@@ -89,7 +89,8 @@ async def test_english_files_keep_their_exif_and_named_consent(
     user.send_document(original, file_name="IMG_0412.jpg", mime_type="image/jpeg")
     user.send_text("The new seawall at Oesapa cracked after last week's high tide.")
     answers = texts(await user.settle())
-    assert answers == [answers[0]] and "photos: 1" in answers[0]  # English, from language_code
+    # English, from language_code; only what is there, in plain words
+    assert answers == [answers[0]] and answers[0].startswith("✅ Saved: your text and 1 photo.")
 
     assert await press(user, "bot.saved.next", "en") == [t("en", "bot.ask.place")]
     user.send_text("Oesapa beach, near the fish market")
@@ -97,7 +98,7 @@ async def test_english_files_keep_their_exif_and_named_consent(
     assert answers[-1] == t("en", "bot.ask.consent")
     assert await press(user, "bot.consent.named", "en") == [t("en", "bot.ask.name")]
     summary = await press(user, "bot.name.use", "en", name="Maria")
-    assert "Maria" in summary[-1] and "Oesapa beach" in summary[-1]
+    assert "Maria" in summary[-1] and "📍 Pantai Oesapa\n" in summary[-1]  # as understood
     await press(user, "bot.summary.send", "en")
 
     story = stories_of(engine, 202)[0]
@@ -115,7 +116,7 @@ async def test_voice_note_is_a_story_and_place_can_be_skipped(
     user = fake.user(303, "Ama", "id")
     user.send_voice(b"OggS\x00\x02" + b"\x00" * 200, duration=42)
     answers = texts(await user.settle())
-    assert "1 pesan suara" in answers[0]
+    assert answers[0].startswith(t("id", "bot.saved.body", what="1 rekaman suara"))
     assert await press(user, "bot.saved.next") == [t("id", "bot.ask.place")]
     user.send_text("Lewati")
     answers = texts(await user.settle())
@@ -327,7 +328,7 @@ async def test_a_stop_right_after_a_message_still_answers_it(
             await asyncio.sleep(0.05)
     # The bot stopped (a restart): the contributor was still told the story is safe.
     [saved] = [m for m in fake.calls_of("sendMessage") if m["chat_id"] == 909]
-    assert "SP-" in saved["text"]
+    assert saved["text"].startswith(t("id", "bot.saved.body", what="tulisan"))
 
 
 def stories_of_or_none(engine: Engine, user_id: int) -> list[object]:

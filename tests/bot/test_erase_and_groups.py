@@ -46,9 +46,9 @@ async def test_hapus_one_story_deletes_its_files_and_keeps_a_tombstone(
     [answer] = await press(user, "bot.erase.yes_button")
     # The contributor is told what was removed (DESIGN.md, privacy rules).
     assert answer == (
-        f"{first.ref} sudah ditarik dan dihapus. 🗑\n• teks, jawaban Anda, tempat dan temanya, "
-        "serta data yang tersimpan di foto (metadata dan sidik jarinya)\n"
-        "• 2 foto atau rekaman suara (filenya)\n"
+        f"{first.ref} sudah ditarik dan dihapus. 🗑\n• tulisannya, jawaban Anda, tempat dan "
+        "temanya, serta keterangan yang tersimpan di foto (waktu, lokasi, kamera)\n"
+        "• 2 foto (filenya)\n"
         f"Yang tersisa hanya catatan bahwa {first.ref} pernah ada (kode dan tanggalnya)."
     )
 
@@ -86,9 +86,10 @@ async def test_hapus_everything_after_confirmation(
     [done] = await press(user, "bot.erase.yes_button", "en")
     assert done.startswith(
         "All your data is deleted. 🗑\n• 2 stories: their text, your answers, their places and "
-        "themes, and what their photos said about themselves\n"
+        "themes, and what their photos recorded about themselves\n"
     )
-    assert "• 2 photos or voice recordings (the files)" in done  # the story's photo and the draft's
+    assert "\n• 2 photos (the files)\n" in done  # the story's photo and the draft's
+    assert "recording" not in done  # only what was there
 
     assert _originals(bot_settings) == []
     with Session(engine) as session:

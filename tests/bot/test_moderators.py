@@ -193,7 +193,7 @@ async def test_missing_renditions_send_no_photo(world: World) -> None:
         ("Bukan tentang iklim", "not_climate", "bukan tentang iklim"),
         ("Foto tidak jelas", "photo_unclear", "fotonya kurang jelas"),
         ("Duplikat", "duplicate", "sudah pernah dikirim"),
-        ("Bisa membahayakan seseorang", "could_endanger", "membahayakan"),
+        ("Bisa membahayakan atau membuat seseorang dikenali", "could_endanger", "dikenali"),
         ("Tidak bisa diverifikasi", "cannot_verify", "memastikan kebenarannya"),
     ],
 )

@@ -139,6 +139,7 @@ async def test_a_good_setup_passes_every_check_and_shows_no_secret(
         "database",
         "telegram bot",
         "moderators' group",
+        "speech transcription",
         "channel bluesky",
         "channel mastodon",
         "channel outbox",
@@ -156,6 +157,8 @@ async def test_a_good_setup_passes_every_check_and_shows_no_secret(
     assert "the server's" in found["channel mastodon"]["detail"]
     assert "@suarapesisir.test" in found["channel bluesky"]["detail"]
     assert "kampanye (editor)" in found["channel wordpress"]["detail"]
+    # The dev extra installs faster-whisper and the PyPI model: on by default.
+    assert found["speech transcription"]["detail"].startswith("Whisper base (PyPI packages)")
     assert "ready for pesisir run" in out
     secrets = [
         telegram.token,
@@ -398,3 +401,28 @@ def test_a_paused_channel_fails_with_the_resume_hint(env: Env, engine: Engine) -
     assert item["hint"] == "pesisir channel resume outbox"
     code, out = run_check(env)
     assert "✗ channel outbox" in out and "→ pesisir channel resume outbox" in out
+
+
+@pytest.mark.parametrize(
+    ("value", "ok", "words"),
+    [
+        ("off", None, "off: PESISIR_TRANSCRIBE_MODEL is off"),
+        ("small", True, "Whisper small, downloaded from Hugging Face into"),
+        ("tiny-ish", False, "tiny-ish is not a Whisper size"),
+    ],
+)
+def test_the_speech_model_line(env: Env, value: str, ok: bool | None, words: str) -> None:
+    """What transcribes voice notes, said without loading or downloading anything."""
+    code, out = run_check({**env, "PESISIR_TRANSCRIBE_MODEL": value}, "--json")
+    line = {item["check"]: item for item in json.loads(out)}["speech transcription"]
+    assert line["ok"] is ok and words in line["detail"], line
+    assert code == (1 if ok is False else 0)
+
+
+def test_a_model_folder_without_its_files_fails(env: Env, tmp_path: Path) -> None:
+    folder = tmp_path / "whisper"
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(b"\x06\x00\x00\x00")
+    code, out = run_check({**env, "PESISIR_TRANSCRIBE_MODEL": str(folder)})
+    assert code == 1
+    assert f"✗ speech transcription  {folder} has no config.json, tokenizer.json" in out

@@ -99,9 +99,7 @@ async def test_kills_at_random_moments_lose_nothing(
             process.send_signal(signal.SIGKILL)
             await process.wait()
             process = await _start(env, tmp_path)
-        saved = t("id", "bot.saved.body", ref="", chars=0, photos=0, audio=0, place="").split(" (")[
-            0
-        ]
+        saved = t("id", "bot.saved.body", what="").split(":")[0]
 
         async def everyone_answered() -> bool:
             stories = _stories(engine)

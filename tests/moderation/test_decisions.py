@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from core.audit import history
 from core.errors import InvalidInput, InvalidTransition, StaleVersion
 from core.models import Notification, Submission
-from moderation import answers, decisions
+from moderation import answers, decisions, edits
 from moderation.decisions import Conflict, RejectReason
 from tests.moderation.conftest import MakeStory, version_of
 
@@ -126,12 +126,12 @@ def test_edits_keep_the_original_and_are_audited_with_before_and_after(
 ) -> None:
     story_id = make_story(ref="SP-EDIT")
     with Session(engine) as session:
-        decisions.edit_text(
+        edits.edit_text(
             session, story_id, actor=ANA, expected_version=2, text="Rob masuk rumah warga."
         )
-        decisions.toggle_theme(session, story_id, actor=ANA, expected_version=3, slug="abrasi")
-        decisions.toggle_theme(session, story_id, actor=ANA, expected_version=4, slug="banjir-rob")
-        decisions.set_place(
+        edits.toggle_theme(session, story_id, actor=ANA, expected_version=3, slug="abrasi")
+        edits.toggle_theme(session, story_id, actor=ANA, expected_version=4, slug="banjir-rob")
+        edits.set_place(
             session,
             story_id,
             actor=ANA,
@@ -140,7 +140,7 @@ def test_edits_keep_the_original_and_are_audited_with_before_and_after(
             name="Lasiana",
             kind="kelurahan",
         )
-        decisions.force_anonymous(session, story_id, actor=ANA, expected_version=6)
+        edits.force_anonymous(session, story_id, actor=ANA, expected_version=6)
         session.commit()
     story = _story(engine, story_id)
     assert story.text == "Air rob masuk rumah di Oesapa tadi malam."
@@ -173,9 +173,9 @@ def test_unknown_theme_and_empty_text_are_refused(engine: Engine, make_story: Ma
     story_id = make_story(ref="SP-BAD1")
     with Session(engine) as session:
         with pytest.raises(InvalidInput):
-            decisions.toggle_theme(session, story_id, actor=ANA, expected_version=2, slug="x")
+            edits.toggle_theme(session, story_id, actor=ANA, expected_version=2, slug="x")
         with pytest.raises(InvalidInput):
-            decisions.edit_text(session, story_id, actor=ANA, expected_version=2, text="  ")
+            edits.edit_text(session, story_id, actor=ANA, expected_version=2, text="  ")
     assert version_of(engine, story_id) == 2
 
 
@@ -223,11 +223,11 @@ def test_lost_compare_and_set_in_the_database_reports_the_winner(
     with Session(engine) as first, Session(engine) as second:
         stale = second.get(Submission, story_id)
         assert stale is not None and stale.version == 2
-        decisions.toggle_theme(first, story_id, actor=ANA, expected_version=2, slug="abrasi")
+        edits.toggle_theme(first, story_id, actor=ANA, expected_version=2, slug="abrasi")
         first.commit()
         with pytest.raises(Conflict) as raised:
             # `second` still holds version 2 in its identity map: the UPDATE ... WHERE loses.
-            decisions.toggle_theme(second, story_id, actor=BUDI, expected_version=2, slug="energi")
+            edits.toggle_theme(second, story_id, actor=BUDI, expected_version=2, slug="energi")
     assert raised.value.by == "Ana"
     assert raised.value.action == "themes"
 

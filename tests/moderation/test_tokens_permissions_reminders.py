@@ -11,7 +11,7 @@ from core.clock import utcnow
 from core.config import Settings
 from core.models import AuditEvent
 from core.states import SubmissionState
-from moderation import decisions, permissions, reminders
+from moderation import edits, permissions, reminders
 from tests.moderation.conftest import MakeStory
 
 
@@ -53,9 +53,7 @@ def test_reminder_lists_quarantined_and_long_waiting_stories(
     later = utcnow() + timedelta(hours=30)
     with Session(engine) as session:
         # An edit on the old story must not reset its waiting time.
-        decisions.toggle_theme(
-            session, old, actor="moderator:Ana", expected_version=2, slug="energi"
-        )
+        edits.toggle_theme(session, old, actor="moderator:Ana", expected_version=2, slug="energi")
         session.commit()
         rows = reminders.reminder_rows(session, hours=24, now=later)
         assert {row.ref for row in rows} == {"SP-OLDW", "SP-NEWW", "SP-QUA1"}

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from core.config import Settings
 from core.models import AuditEvent, Media, Submission
 from core.storage import MediaStore
-from moderation import answers, decisions
+from moderation import answers, decisions, edits
 from moderation.withdrawal import withdraw_and_erase
 from tests.moderation.conftest import add_story
 
@@ -62,7 +62,7 @@ def test_erasure_deletes_the_files_and_the_text_and_keeps_a_tombstone(
             question="Di mana persisnya?",
         )
         answers.attach_answer(session, story_id, ANSWER)
-        decisions.edit_text(
+        edits.edit_text(
             session,
             story_id,
             actor="moderator:Ana",
