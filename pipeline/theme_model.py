@@ -123,6 +123,7 @@ class ThemeModel:
     intercept: FloatArray
     thresholds: FloatArray
     meta: dict[str, Any]
+    rules_or: bool = False  # a theme the rules alone give is given whatever the probability
 
     def vector(self, features: Features) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """Indexes and values of the text's known features (see `vectorize`)."""
@@ -168,6 +169,7 @@ def load_model(data: bytes) -> ThemeModel:
             intercept=np.asarray(npz["intercept"], dtype=np.float64),
             thresholds=np.asarray(npz["thresholds"], dtype=np.float64),
             meta=meta,
+            rules_or="rules_or" in npz.files and bool(npz["rules_or"]),
         )
     if model.coef.shape != (len(vocabulary), len(model.slugs)):
         raise ConfigError(f"{ARTEFACT}: coefficients do not match the vocabulary")
