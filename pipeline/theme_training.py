@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import sklearn
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
@@ -312,6 +313,7 @@ def train(rows: Sequence[dict[str, Any]]) -> Trained:
         },
         "seed": SEED,
         "min_df": MIN_DF,
+        "sklearn": sklearn.__version__,
     }
     return Trained(arrays=arrays, meta=meta)
 
