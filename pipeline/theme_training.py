@@ -38,7 +38,7 @@ from pipeline.theme_model import (
 from pipeline.theme_rules import chosen_by_rules, rule_hits, rules_version
 
 SEED = 14
-C_GRID = (2.0, 4.0, 8.0, 16.0, 32.0)  # inverse regularisation strengths tried
+C_GRID = (4.0, 8.0, 16.0, 32.0)  # inverse regularisation strengths tried
 # How far a theme's own best threshold is trusted: weight n / (n + k) for a theme with n
 # positive stories, the rest going to the shared threshold (k = 0: own only; inf: shared only)
 SHRINK_GRID = (0.0, 10.0, 30.0, 100.0, math.inf)
@@ -173,7 +173,7 @@ def shrunk_thresholds(probs: FloatArray, y: npt.NDArray[np.int64], shrink: float
     shared = shared_threshold(probs, y)
     n = y.sum(axis=0).astype(np.float64)
     weight = np.zeros_like(n) if math.isinf(shrink) else n / (n + shrink)
-    return np.round(weight * own + (1 - weight) * shared, 3)
+    return np.asarray(np.round(weight * own + (1 - weight) * shared, 3), dtype=np.float64)
 
 
 def rules_chosen(rows: Sequence[dict[str, Any]], slugs: Sequence[str]) -> BoolArray:
@@ -209,7 +209,11 @@ def out_of_fold(
 
 
 def _score(
-    oof: Sequence[FloatArray], y: npt.NDArray[np.int64], by_rules: BoolArray, shrink: float, ro: bool
+    oof: Sequence[FloatArray],
+    y: npt.NDArray[np.int64],
+    by_rules: BoolArray,
+    shrink: float,
+    ro: bool,
 ) -> float:
     """Macro-F1 with thresholds chosen on the other folds' out-of-fold probabilities."""
     scores = []

@@ -87,7 +87,7 @@ def test_the_place_rule_moves_labels_to_the_place_the_text_names(tmp_path: Path)
         encoding="utf-8",
     )
     out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "apply-place-rule"), "--data", str(data), "--write"],
+        [sys.executable, str(ROOT / "scripts/apply-place-rule"), "--data", str(data), "--write"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,

@@ -147,7 +147,8 @@ def test_training_again_gives_the_shipped_artefact(tmp_path: Path) -> None:
     )
     retrained, shipped = load_model(out.read_bytes()), model()
     if shipped.meta.get("sklearn") == sklearn.__version__:
-        assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(artefact_bytes()).digest()
+        digest = hashlib.sha256(out.read_bytes()).digest()
+        assert digest == hashlib.sha256(artefact_bytes()).digest()
     assert retrained.vocabulary == shipped.vocabulary
     np.testing.assert_allclose(retrained.coef, shipped.coef, atol=1e-4)
     np.testing.assert_allclose(retrained.intercept, shipped.intercept, atol=1e-4)
