@@ -26,9 +26,9 @@ from pipeline.theme_rules import (
     RuleHit,
     ThemeTag,
     chosen_by_rules,
-    rule_hits,
     rules,
     rules_version,
+    scan_rules,
     tag_rules,
 )
 
@@ -79,8 +79,9 @@ def tag_themes(text: str, *, transcript: str | None = None) -> list[ThemeTag]:
     doc = _document(text, transcript)
     if not doc.text.strip() or is_spam(doc.text):
         return []
-    hits = {hit.slug: hit for hit in rule_hits(doc.text)}
-    features = text_features(doc.text, list(hits.values()))
+    found, negations = scan_rules(doc.text)
+    hits = {hit.slug: hit for hit in found}
+    features = text_features(doc.text, found, negations)
     m = model()
     probs = m.probabilities(features)
     margin = probs / m.thresholds
