@@ -18,7 +18,9 @@ Rules (documented in README "Pipeline: themes, places and safety"):
 - A beach/market/harbour word before a kelurahan ("pante di Lasiana", "Pasar Oesapa"), after it
   in English ("Lasiana beach") or as a Kupang Malay possessive ("Klapa Lima pung pante") picks
   the landmark of that name, else the one inside that kelurahan; "dekat pantai Lasiana" (near the
-  beach) is the kelurahan behind it.
+  beach) is the kelurahan behind it. A kind word elsewhere in the
+  story ("cleaned the beach at Kelapa Lima") names no landmark: the kelurahan is the place
+  (the labelling rule of tests/data/tagging/LABELLING.md, "Places").
 """
 
 from __future__ import annotations
@@ -79,10 +81,10 @@ _SPELLINGS = {
     "penyebrangan": "penyeberangan",
     "plabuhan": "pelabuhan",
     "mesjid": "masjid",
+    "bakau": "mangrove",
 }
 # "dekat pantai Lasiana", "near the beach at Lasiana": near a beach is in the kelurahan behind it
 _NEAR = frozenset({"dekat", "near", "sekitar"})
-_BEACH_WORDS = frozenset({"beach"})
 # Words that only say what kind of place follows; a typo match must not rest on them
 # ("kampung lama" is no typo of "Kampung Labat").
 _GENERIC = frozenset(
@@ -424,20 +426,4 @@ def choose_place(text: str) -> tuple[Place, str] | None:
     if chosen is None:
         return None
     place, mention = chosen
-    evidence = mention.text + (" (fuzzy)" if mention.fuzzy else "")
-    beach = _story_beach(place, text)
-    if beach is not None:
-        return beach, f"{evidence} + beach"
-    return place, evidence
-
-
-def _story_beach(place: Place, text: str) -> Place | None:
-    """The beach called after a kelurahan when the story is on a beach ("cleaned Lasiana beach")."""
-    if place.kind not in VILLAGE_KINDS or not _BEACH_WORDS.intersection(
-        t.norm for t in _tokens(text)
-    ):
-        return None
-    words = _name_words(place)
-    beaches = [p for p in places() if p.parent_id == place.id and p.kind == "pantai"]
-    named = [p for p in beaches if _naming(p, words) == 0]
-    return named[0] if len(named) == 1 else None
+    return place, mention.text + (" (fuzzy)" if mention.fuzzy else "")

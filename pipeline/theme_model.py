@@ -12,7 +12,9 @@ collapsed):
 - words (`w:ombak`), and words shortly after a negator in the same clause marked as negated
   (`n:banjir` in "sonde banjir lai"), the rules' own negation;
 - word pairs (`b:su makan`);
-- the rules' strength per theme (`rules:abrasi`, 0-1), so the model learns how far to trust them.
+- the rules' strength per theme (`rules:abrasi`, 0-1), so the model learns how far to trust them,
+  and the strength of each theme's terms the rules found only negated (`rules:negated:abrasi`),
+  so "sumur sonde asin" counts against a dry-well story.
 Term frequencies are sublinear (1 + ln count), weighted by idf and scaled to unit length.
 """
 
@@ -22,7 +24,7 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -37,6 +39,7 @@ from pipeline.theme_rules import RuleHit, negated, rule_strength, rules, tokeniz
 ARTEFACT = "data/theme-model.npz"
 CHAR_NGRAMS = (2, 5)
 RULE_PREFIX = "rules:"
+NEGATED_PREFIX = RULE_PREFIX + "negated:"  # taken as it is, like the rules' strength
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -58,8 +61,11 @@ def _char_ngrams(word: str) -> list[str]:
     ]
 
 
-def text_features(text: str, hits: Sequence[RuleHit]) -> Features:
-    """The model's features of a text, given the rules' hits on it (see the module docstring)."""
+def text_features(
+    text: str, hits: Sequence[RuleHit], negations: Mapping[str, float] | None = None
+) -> Features:
+    """The model's features of a text, given the rules' hits on it and the weight of each
+    theme's terms found only negated (see the module docstring)."""
     r = rules()
     toks = tokenize(text, r.clause_breaks)
     counts: dict[str, float] = {}
@@ -77,6 +83,8 @@ def text_features(text: str, hits: Sequence[RuleHit]) -> Features:
             add(f"b:{tok.word} {toks[i + 1].word}", i, i + 1)
     for hit in hits:
         counts[RULE_PREFIX + hit.slug] = rule_strength(hit.raw)
+    for slug, weight in (negations or {}).items():
+        counts[NEGATED_PREFIX + slug] = rule_strength(weight)
     return Features(
         counts=counts,
         owners={f: tuple(dict.fromkeys(o)) for f, o in owners.items()},
@@ -123,6 +131,7 @@ class ThemeModel:
     intercept: FloatArray
     thresholds: FloatArray
     meta: dict[str, Any]
+    rules_or: bool = False  # a theme the rules alone give is given whatever the probability
 
     def vector(self, features: Features) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """Indexes and values of the text's known features (see `vectorize`)."""
@@ -168,6 +177,7 @@ def load_model(data: bytes) -> ThemeModel:
             intercept=np.asarray(npz["intercept"], dtype=np.float64),
             thresholds=np.asarray(npz["thresholds"], dtype=np.float64),
             meta=meta,
+            rules_or="rules_or" in npz.files and bool(npz["rules_or"]),
         )
     if model.coef.shape != (len(vocabulary), len(model.slugs)):
         raise ConfigError(f"{ARTEFACT}: coefficients do not match the vocabulary")

@@ -240,10 +240,17 @@ def _score(raw: float) -> float:
 
 def rule_hits(text: str) -> list[RuleHit]:
     """Every theme whose terms occur in the text (negated and excluded uses not counted)."""
+    return scan_rules(text)[0]
+
+
+def scan_rules(text: str) -> tuple[list[RuleHit], dict[str, float]]:
+    """The rule hits of `rule_hits` and, per theme, the summed weight of its terms that occur
+    only negated ("sonde asin": the rules' own reading, a feature of the model)."""
     r = rules()
     toks = tokenize(text, r.clause_breaks)
     at = _positions(toks)
     hits: list[RuleHit] = []
+    negations: dict[str, float] = {}
     for rule in r.themes:
         excluded: set[int] = set()
         for phrase in rule.exclude:
@@ -253,12 +260,14 @@ def rule_hits(text: str) -> list[RuleHit]:
         spans: list[tuple[int, int]] = []
         # each term counts once (plus a little per repeat); a phrase adds to its words' weight
         for phrase, weight in rule.terms:
-            counted = [
+            found = [
                 i
                 for i in _matches(toks, at, phrase)
                 if not excluded.intersection(range(i, i + len(phrase)))
-                and not (phrase in rule.negatable and negated(toks, i, r))
             ]
+            counted = [i for i in found if not (phrase in rule.negatable and negated(toks, i, r))]
+            if found and not counted:
+                negations[rule.slug] = negations.get(rule.slug, 0.0) + weight
             if not counted:
                 continue
             raw += weight * (1 + r.repeat_weight * (len(counted) - 1))
@@ -266,7 +275,7 @@ def rule_hits(text: str) -> list[RuleHit]:
             spans.append((toks[first].start, toks[first + len(phrase) - 1].end))
         if raw > 0:
             hits.append(RuleHit(rule.slug, raw, tuple(dict.fromkeys(spans))))
-    return hits
+    return hits, negations
 
 
 def rule_strength(raw: float) -> float:

@@ -3,8 +3,10 @@
 The rules (`pipeline.theme_rules`, terms in `core/data/taxonomy.toml`) know the words the
 coalition listed and their negation; the model (`pipeline.theme_model`) generalises beyond
 them from the labelled stories and takes the rules' strength per theme as features. A theme is
-given when the model's probability reaches that theme's threshold (chosen on the dev split for
-macro-F1), best first by probability over threshold, at most three; spam gets none.
+given when the model's probability reaches that theme's threshold (chosen by cross-validation on
+the train and dev splits, see `pipeline.theme_training`), or, if the artefact says `rules_or`,
+when the rules alone give it; best first by probability over threshold, at most three; spam
+gets none.
 
 Evidence a moderator sees: the rule terms that matched, and for a theme the rules did not find,
 the words that pushed the model towards it most. A voice note's transcript is tagged with the
@@ -23,9 +25,10 @@ from pipeline.theme_rules import (
     Evidence,
     RuleHit,
     ThemeTag,
-    rule_hits,
+    chosen_by_rules,
     rules,
     rules_version,
+    scan_rules,
     tag_rules,
 )
 
@@ -76,12 +79,18 @@ def tag_themes(text: str, *, transcript: str | None = None) -> list[ThemeTag]:
     doc = _document(text, transcript)
     if not doc.text.strip() or is_spam(doc.text):
         return []
-    hits = {hit.slug: hit for hit in rule_hits(doc.text)}
-    features = text_features(doc.text, list(hits.values()))
+    found, negations = scan_rules(doc.text)
+    hits = {hit.slug: hit for hit in found}
+    features = text_features(doc.text, found, negations)
     m = model()
     probs = m.probabilities(features)
     margin = probs / m.thresholds
-    chosen = [t for t in np.argsort(-margin, kind="stable") if probs[t] >= m.thresholds[t]]
+    forced = {h.slug for h in chosen_by_rules(list(hits.values()))} if m.rules_or else set()
+    chosen = [
+        t
+        for t in np.argsort(-margin, kind="stable")
+        if probs[t] >= m.thresholds[t] or m.slugs[t] in forced
+    ]
     tags = []
     for t in chosen[: rules().max_themes]:
         slug = m.slugs[t]
