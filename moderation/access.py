@@ -47,12 +47,13 @@ class Permission(StrEnum):
     PLAN = "plan"  # schedule, move, cancel, retry posts; pause channels; autofill
     PEOPLE = "people"  # add people, change roles, issue links
     PRIVATE = "private"  # original photos, recordings, exact points
+    REPORTS = "reports"  # download policy briefs and open exports
 
 
 P = Permission
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.MODERATOR: frozenset({P.DECIDE, P.PRIVATE}),
-    Role.CAMPAIGN: frozenset({P.PLAN}),
+    Role.CAMPAIGN: frozenset({P.PLAN, P.REPORTS}),
     Role.ADMIN: frozenset(Permission),
     Role.VIEWER: frozenset(),
 }

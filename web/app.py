@@ -23,7 +23,18 @@ from core.errors import ConfigError
 from core.ratelimit import RateLimiter
 from core.storage import MediaStore
 from web import pages
-from web.routes import auth, calendar, files, maps, media, people, posts, queue, story
+from web.routes import (
+    auth,
+    calendar,
+    files,
+    maps,
+    media,
+    people,
+    posts,
+    queue,
+    reports,
+    story,
+)
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: A session lasts two weeks at most; "log out everywhere" ends it sooner.
@@ -54,7 +65,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     )
     app.middleware("http")(_server_timing)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth, queue, story, files, calendar, posts, maps, people, media):
+    for router in (auth, queue, story, files, calendar, posts, maps, people, reports, media):
         app.include_router(router.router)
     pages.install_handlers(app)
 

@@ -120,6 +120,7 @@ Deciding = Annotated[PersonView, Depends(requires(Permission.DECIDE))]
 Planning = Annotated[PersonView, Depends(requires(Permission.PLAN))]
 Managing = Annotated[PersonView, Depends(requires(Permission.PEOPLE))]
 Private = Annotated[PersonView, Depends(requires(Permission.PRIVATE))]
+Reporting = Annotated[PersonView, Depends(requires(Permission.REPORTS))]
 CSRF = [Depends(verify_csrf)]
 
 

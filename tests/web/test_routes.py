@@ -37,7 +37,9 @@ def _pages(world: World) -> list[tuple[str, set[str]]]:
         ("/map/outline.geojson", EVERYONE),
         ("/posts", EVERYONE),
         (f"/posts/{world.failed_post}", EVERYONE),
-        ("/reports", EVERYONE),
+        ("/reports", {"campaign", "admin"}),
+        ("/reports/export?format=csv&hxl=true&state=all", {"campaign", "admin"}),
+        ("/reports/brief?from=2020-01-01&to=2030-12-31&lang=en", {"campaign", "admin"}),
         ("/people", {"admin"}),
         ("/files/original/1", {"moderator", "admin"}),
     ]

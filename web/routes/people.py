@@ -1,5 +1,5 @@
 """People and roles (admins): add a person, change a role, issue a one-time login link (shown
-once), disable or enable; and the place the reports (briefs, exports) will be downloaded from."""
+once), disable or enable."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from core.errors import PesisirError
 from core.i18n import t
 from moderation import access
 from moderation.access import Role
-from web.pages import CSRF, Managing, Who, back, database, flash, language, render, settings_of
+from web.pages import CSRF, Managing, back, database, flash, language, render, settings_of
 
 router = APIRouter()
 
@@ -73,9 +73,3 @@ def change(
     except PesisirError as error:
         flash(request, t(lang, "moderation.answer.invalid", error=error), "error")
     return back(request, "/people")
-
-
-@router.get("/reports", response_class=HTMLResponse)
-def reports(request: Request, who: Who) -> HTMLResponse:
-    """Briefs and exports to download (the reports package wires its downloads here)."""
-    return render(request, "reports.html", {}, who=who)
