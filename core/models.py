@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from core.db_types import (
@@ -43,10 +43,26 @@ class Contributor(SQLModel, table=True):
     erased_at: datetime | None = ts_column()
 
 
+#: Stories the bot's card round looks for every few seconds, written out so the queries and
+#: their partial indexes say exactly the same (SQLite uses a partial index only then).
+NEEDS_CARD = "card_message_id IS NULL AND state IN ('pending_review', 'quarantined')"
+STALE_CARD = "card_message_id IS NOT NULL AND (card_version IS NULL OR card_version <> version)"
+PENDING_NOTIFICATION = "state = 'pending'"
+
+
+def _partial(name: str, columns: tuple[str, ...], where: str) -> Index:
+    """An index of only the rows `where` holds, on SQLite and PostgreSQL alike."""
+    return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
+
+
 class Submission(SQLModel, table=True):
     """A story, from its first message (draft) to publication or erasure."""
 
     __tablename__ = "submissions"
+    __table_args__ = (
+        _partial("ix_submissions_needs_card", ("id",), NEEDS_CARD),
+        _partial("ix_submissions_stale_card", ("id",), STALE_CARD),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(unique=True, index=True, max_length=16)  # SP-7K3Q
@@ -81,6 +97,8 @@ class Submission(SQLModel, table=True):
     flags: list[dict[str, Any]] = json_column([])  # [{kind, span, detail}]
     spam_score: float | None = None
     duplicate_of_id: int | None = Field(default=None, foreign_key="submissions.id")
+    # A digest of the normalised text (pipeline.duplicates): the same text found by index.
+    text_digest: str | None = Field(default=None, index=True, max_length=16)
     pipeline_errors: dict[str, Any] = json_column({})  # step -> error message
     pipeline_version: str | None = None
 
@@ -139,6 +157,14 @@ class Media(SQLModel, table=True):
     gps_lon: float | None = None  # private
     exif: dict[str, Any] | None = json_nullable_column()  # private: what the original says
     phash: str | None = Field(default=None, index=True, max_length=32)
+    # The hash in 7 bands (core.phash, set only by `set_phash`): near-duplicates by index.
+    phash_band0: int | None = Field(default=None, index=True)
+    phash_band1: int | None = Field(default=None, index=True)
+    phash_band2: int | None = Field(default=None, index=True)
+    phash_band3: int | None = Field(default=None, index=True)
+    phash_band4: int | None = Field(default=None, index=True)
+    phash_band5: int | None = Field(default=None, index=True)
+    phash_band6: int | None = Field(default=None, index=True)
     renditions: dict[str, Any] = json_column({})  # name -> {path, width, height, bytes}
     error: str | None = None  # why the pipeline refused it
 
@@ -167,7 +193,9 @@ class Notification(SQLModel, table=True):
     """A message the bot owes someone (the outbox lower layers write, the bot drains)."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        _partial("ix_notifications_pending", ("next_attempt_at", "id"), PENDING_NOTIFICATION),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     audience: str = Field(default="contributor", max_length=12)  # core.states.Audience

@@ -127,6 +127,19 @@ def test_readme_states_the_heldout_figures_of_the_shipped_model(
     assert place is not None and place.group(1) == f"{combined.place_accuracy:.3f}"
 
 
+def test_readme_states_the_second_test_set_figures_of_the_shipped_model() -> None:
+    """The blind set (written after the freeze): its figures in the README are the model's."""
+    second = load_labelled(ROOT / "tests" / "data" / "tagging" / "second-set.jsonl")
+    assert len(second) == 160 and {row["split"] for row in second} == {"second"}
+    combined, rules_only = compare(second)
+    readme = README.read_text(encoding="utf-8")
+    section = readme[readme.index("**Second test set**") :]
+    for line in _readme_rows(combined, rules_only):
+        assert line in section, f"README figures are stale; expected the row:\n{line}"
+    place = re.search(r"place accuracy (\d\.\d{3}) on the second test set", section)
+    assert place is not None and place.group(1) == f"{combined.place_accuracy:.3f}"
+
+
 def test_tag_text_public_output_never_has_the_exact_point() -> None:
     result = tag_text("Rob di sini", chat_point=(-10.1455, 123.6531))
     assert result.place is not None and result.place.exact_lat == -10.1455
