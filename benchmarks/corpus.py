@@ -25,8 +25,10 @@ from sqlalchemy.engine import Engine
 from core import taxonomy
 from core.db import make_engine, migrate
 from core.delivery_table import Delivery
-from core.models import Campaign, Channel, Contributor, Media, Submission
+from core.models import Campaign, Channel, Contributor, Media, Notification, Submission
+from core.phash import BAND_COLUMNS, bands
 from pipeline import gazetteer
+from pipeline.duplicates import text_digest
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 BATCH = 10_000
@@ -131,12 +133,18 @@ def _story_rows(count: int, contributors: int, seed: int) -> Iterator[dict[str, 
             for slug in rng.sample(slugs, rng.choice((1, 1, 2, 3)))
         ]
         decided = state not in {"draft", "pending_review", "needs_info", "quarantined"}
+        version = rng.randrange(1, 6)
+        carded = state not in {"draft", "erased"}  # every story reviewed had its card
         yield {
             "ref": _ref(number),
             "contributor_id": rng.randrange(1, contributors + 1),
             "state": state,
-            "version": rng.randrange(1, 6),
+            "version": version,
+            "card_chat_id": -1001000000001 if carded else None,
+            "card_message_id": number if carded else None,
+            "card_version": version if carded else None,
             "text": None if state == "erased" else story,
+            "text_digest": None if state == "erased" else text_digest(story),
             "lang": rng.choice(("id", "id", "id", "kupang", "en")),
             "consent": None if state == "draft" else _weighted(rng, CONSENTS),
             "force_anonymous": False,
@@ -182,10 +190,35 @@ def _media_rows(count: int, seed: int) -> Iterator[dict[str, Any]]:
                 "path": f"private/originals/{digest[:2]}/{digest}.jpg",
                 "width": 4000,
                 "height": 3000,
-                "phash": f"{rng.getrandbits(64):016x}",
+                **_phash_columns(f"{rng.getrandbits(64):016x}"),
                 "renditions": {},
                 "created_at": NOW,
             }
+
+
+def _notification_rows(count: int, contributors: int, seed: int) -> Iterator[dict[str, Any]]:
+    """One notification per story (approved, rejected, published...), all sent but one in a
+    thousand, which waits: what the bot's claim looks for every few seconds."""
+    rng = random.Random(seed + 3)
+    for number in range(1, count + 1):
+        waiting = number % 1000 == 0
+        at = NOW - timedelta(seconds=rng.randrange(365 * 86_400))
+        yield {
+            "audience": "contributor",
+            "contributor_id": rng.randrange(1, contributors + 1),
+            "submission_id": number,
+            "kind": rng.choice(("approved", "rejected", "published")),
+            "params": {},
+            "state": "pending" if waiting else "sent",
+            "attempts": 0 if waiting else 1,
+            "next_attempt_at": at,
+            "created_at": at,
+            "sent_at": None if waiting else at,
+        }
+
+
+def _phash_columns(phash: str) -> dict[str, Any]:
+    return {"phash": phash, **dict(zip(BAND_COLUMNS, bands(phash), strict=True))}
 
 
 def _post_rows(count: int, stories: int, channels: int, seed: int) -> Iterator[dict[str, Any]]:
@@ -288,6 +321,7 @@ def build(engine: Engine, *, stories: int, posts: int = 0, seed: int = 1) -> Bui
         )
     made = _insert(engine, Submission.__table__, _story_rows(stories, contributors, seed))
     media = _insert(engine, Media.__table__, _media_rows(stories, seed))
+    _insert(engine, Notification.__table__, _notification_rows(stories, contributors, seed))
     sent = _insert(engine, Delivery.__table__, _post_rows(posts, stories, len(CHANNEL_KINDS), seed))
     with engine.begin() as connection:
         connection.execute(text("ANALYZE"))

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, ReplyParameters
@@ -28,7 +28,7 @@ from core.config import Settings
 from core.db import session_scope
 from core.errors import NotAllowed, NotFound
 from core.i18n import t
-from core.models import Campaign, Submission
+from core.models import NEEDS_CARD, STALE_CARD, Campaign, Submission
 from core.projections import ModeratorStory, moderator_story
 from core.states import SubmissionState
 from core.storage import MediaStore
@@ -41,7 +41,14 @@ logger = logging.getLogger(__name__)
 
 S = SubmissionState
 #: Cards are posted for these states (and redrawn in every state once posted).
-CARD_STATES = (S.PENDING_REVIEW.value, S.QUARANTINED.value)
+#: The card round's queries, every few seconds: written as their partial indexes say it
+#: (core.models), so only the few stories they look for are read, never the whole table.
+NEEDS_CARD_QUERY = (
+    select(Submission.id).where(text(NEEDS_CARD)).order_by(col(Submission.id)).limit(20)
+)
+STALE_CARD_QUERY = (
+    select(Submission.id).where(text(STALE_CARD)).order_by(col(Submission.id)).limit(20)
+)
 #: Telegram's albums hold at most this many photos.
 ALBUM = 10
 
@@ -259,29 +266,13 @@ class Cards:
     def needing_cards(self) -> list[int]:
         """Stories in review without a card yet (a few at a time)."""
         with session_scope(self.engine) as session:
-            statement = (
-                select(Submission.id)
-                .where(
-                    col(Submission.state).in_(CARD_STATES),
-                    col(Submission.card_message_id).is_(None),
-                )
-                .order_by(col(Submission.id))
-                .limit(20)
-            )
+            statement = NEEDS_CARD_QUERY
             return [int(sid) for sid in session.exec(statement) if sid is not None]
 
     def stale(self) -> list[int]:
         """Stories whose card shows an older version than the story's (a few at a time)."""
         with session_scope(self.engine) as session:
-            statement = (
-                select(Submission.id)
-                .where(
-                    col(Submission.card_message_id).is_not(None),
-                    col(Submission.card_version).is_distinct_from(col(Submission.version)),
-                )
-                .order_by(col(Submission.id))
-                .limit(20)
-            )
+            statement = STALE_CARD_QUERY
             return [int(sid) for sid in session.exec(statement) if sid is not None]
 
     def _save(self, story_id: int, chat_id: int, message_id: int, media_ids: list[int]) -> None:

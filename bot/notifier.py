@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Select, Table, text
 from sqlalchemy.engine import Engine
-from sqlmodel import col, or_, select
+from sqlmodel import col, select
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
@@ -25,7 +25,7 @@ from core.clock import utcnow
 from core.config import Settings
 from core.db import claim_rows, session_scope
 from core.i18n import catalog, normalize_language, t
-from core.models import Contributor, Notification
+from core.models import PENDING_NOTIFICATION, Contributor, Notification
 from core.states import Audience, NotificationState
 from publishers.late_posts import describe
 
@@ -88,20 +88,24 @@ class _Job:
     contributor_id: int | None
 
 
+def due_query(now: datetime) -> Select[Any]:
+    """The ids of notifications due now. The pending rows are a handful among every one ever
+    sent: the query says what the partial index says (core.models), so only those are read."""
+    n = NOTIFICATIONS.c
+    return (
+        select(n.id)
+        .where(text(PENDING_NOTIFICATION), n.next_attempt_at <= now)
+        .order_by(n.next_attempt_at, n.id)
+        .limit(BATCH)
+    )
+
+
 def _claim_ids(engine: Engine, now: datetime) -> list[int]:
     """Take the due rows for this process: one atomic `UPDATE … RETURNING` that moves their next
     attempt a lease ahead, so another bot process (webhook replicas) skips them. A process that
     dies mid-send leaves them due again when the lease ends: told twice rather than never."""
     n = NOTIFICATIONS.c
-    due = (
-        select(n.id)
-        .where(
-            n.state == NotificationState.PENDING.value,
-            or_(n.next_attempt_at.is_(None), n.next_attempt_at <= now),
-        )
-        .order_by(n.id)
-        .limit(BATCH)
-    )
+    due = due_query(now)
     lease = {"next_attempt_at": now + timedelta(seconds=LEASE_SECONDS)}
     with session_scope(engine) as session:
         return claim_rows(

@@ -11,6 +11,7 @@ from core.clock import utcnow
 from core.errors import InvalidTransition
 from core.lifecycle import transition
 from core.models import AuditEvent, Media, Submission
+from core.phash import set_phash
 from core.states import AUDIO_KINDS, SubmissionState
 from core.storage import MediaStore
 from publishers import deliveries
@@ -34,7 +35,7 @@ def withdraw_and_erase(
     assert story.id is not None
     cancelled = deliveries.cancel_pending(session, submission_id=story.id, also_failed=True)
     removed = erase_media(session, store, story)
-    story.text = story.public_text = story.place_text = None
+    story.text = story.public_text = story.place_text = story.text_digest = None
     story.chat_lat = story.chat_lon = story.exact_lat = story.exact_lon = None
     # The place as resolved is the contributor's place too (the message says it went).
     story.place_id = story.place_name = story.place_kind = None
@@ -112,7 +113,8 @@ def erase_media(session: Session, store: MediaStore, story: Submission) -> dict[
         media.telegram_file_id = media.file_unique_id = None
         # What the file and the photo said: its name, when it was taken, its fingerprints
         # (content and picture hashes find the same photo elsewhere), size and dimensions.
-        media.file_name = media.taken_at = media.phash = media.sha256 = None
+        media.file_name = media.taken_at = media.sha256 = None
+        set_phash(media, None)
         media.mime_type = media.media_group_id = None
         media.size_bytes = media.width = media.height = media.duration_seconds = None
         media.transcript = media.transcript_status = None  # what they said, heard by the model

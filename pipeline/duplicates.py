@@ -2,18 +2,26 @@
 
 A duplicate is only linked (`Submission.duplicate_of_id`) for moderators to see; nothing is
 dropped. Perceptual hashes are 64-bit DCT hashes (ImageHash `phash`) kept as 16 hex digits.
+Every lookup goes through an index, so one new story costs the same against ten stories or a
+million: photos by their SHA-256; nearly the same photo by its hash's 7 bands (`core.phash`:
+within 6 bits, one band is equal), then the exact distance on those few; the same text by a
+digest of its normalised form (`Submission.text_digest`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import imagehash
 from PIL import Image
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from core.models import Media, Submission
+from core.phash import BAND_COLUMNS, bands
 from core.states import SubmissionState
 
 # Hamming distance (of 64 bits) at or below which two photos count as the same picture.
@@ -56,6 +64,12 @@ def normalise_text(text: str | None) -> str:
     return " ".join("".join(kept).split())
 
 
+def text_digest(text: str | None) -> str | None:
+    """A digest of the normalised text (16 hex digits), None for an empty one."""
+    normal = normalise_text(text)
+    return hashlib.sha256(normal.encode()).hexdigest()[:16] if normal else None
+
+
 def find_duplicate(session: Session, submission_id: int) -> int | None:
     """An earlier story with the same photo, nearly the same photo, or the same text."""
     match = find_duplicate_match(session, submission_id)
@@ -87,19 +101,37 @@ def find_duplicate_match(session: Session, submission_id: int) -> DuplicateMatch
             return DuplicateMatch(row[1], "sha256")
     hashes = [m.phash for m in media if m.phash]
     if hashes:
-        for other, other_id in session.exec(earlier.where(col(Media.phash).is_not(None))):
-            assert other.phash is not None and other_id is not None
-            distance = min(phash_distance(mine, other.phash) for mine in hashes)
-            if distance <= PHASH_MAX_DISTANCE:
-                return DuplicateMatch(other_id, "phash", distance)
+        match = _nearest_photo(session, earlier, hashes)
+        if match is not None:
+            return match
     text = normalise_text(story.text)
     if len(text) >= MIN_TEXT_CHARS:
-        stories = select(Submission.id, Submission.text).where(
-            col(Submission.id) < submission_id,
-            col(Submission.state).not_in(_IGNORED_STATES),
-            col(Submission.text).is_not(None),
-        )
-        for other_id, other_text in session.exec(stories.order_by(col(Submission.id))):
-            if other_id is not None and normalise_text(other_text) == text:
-                return DuplicateMatch(other_id, "text")
+        other_id = session.exec(
+            select(Submission.id)
+            .where(
+                Submission.text_digest == text_digest(story.text),
+                col(Submission.id) < submission_id,
+                col(Submission.state).not_in(_IGNORED_STATES),
+            )
+            .order_by(col(Submission.id))
+            .limit(1)
+        ).first()
+        if other_id is not None:
+            return DuplicateMatch(other_id, "text")
+    return None
+
+
+def _nearest_photo(session: Session, earlier: Any, hashes: list[str]) -> DuplicateMatch | None:
+    """The earliest story with a photo within PHASH_MAX_DISTANCE bits of one of `hashes`:
+    candidates share a band value (by index), then the exact distance decides."""
+    same_band = [
+        getattr(Media, column) == value
+        for phash in hashes
+        for column, value in zip(BAND_COLUMNS, bands(phash), strict=True)
+    ]
+    for other, other_id in session.exec(earlier.where(or_(*same_band))):
+        assert other.phash is not None and other_id is not None
+        distance = min(phash_distance(mine, other.phash) for mine in hashes)
+        if distance <= PHASH_MAX_DISTANCE:
+            return DuplicateMatch(other_id, "phash", distance)
     return None

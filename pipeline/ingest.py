@@ -34,11 +34,12 @@ from core.db import session_scope
 from core.errors import NotFound, StaleVersion
 from core.lifecycle import transition
 from core.models import Media, Submission
+from core.phash import set_phash
 from core.projections import UNREVIEWED_TRANSCRIPT_FLAG, VOICE_NEEDS_TEXT_FLAG, story_transcript
 from core.states import AUDIO_KINDS, IMAGE_KINDS, SubmissionState
 from core.storage import MediaStore
 from moderation.withdrawal import erase_media
-from pipeline.duplicates import find_duplicate_match
+from pipeline.duplicates import find_duplicate_match, text_digest
 from pipeline.images import PhotoResult, process_photo
 from pipeline.places import resolve_place
 from pipeline.tagging import stored_version, tag_text
@@ -168,7 +169,7 @@ def _apply_photo_result(media: Media, result: PhotoResult, store: MediaStore) ->
         media.taken_at = metadata.taken_at
         media.gps_lat, media.gps_lon = metadata.gps_lat, metadata.gps_lon
         media.exif = dataclasses.asdict(metadata)  # private: moderators only
-    media.phash = result.phash
+    set_phash(media, result.phash)
     media.error = result.error
     media.renditions = {
         name: {**info, "path": store.relative(Path(info["path"]))}
@@ -226,6 +227,9 @@ def _tags_step(session: Session, story: Submission) -> bool:
 def _duplicates_step(session: Session, story: Submission) -> int | None:
     """Link the story to an earlier one with the same photo or text, for moderators to see."""
     assert story.id is not None
+    # Its own text's digest first: later stories find this one by it.
+    story.text_digest = text_digest(story.text)
+    session.add(story)
     match = find_duplicate_match(session, story.id)
     if match is None:
         story.duplicate_of_id = None

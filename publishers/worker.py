@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from core.clock import utcnow
 from core.config import Settings
+from core.db import optimize
 from core.periodic import JOB_KWARGS, PeriodicJob
 from publishers.deliveries import expire_leases, publish_finished_stories
 from publishers.dispatcher import DispatchStats, dispatch_due, run_tick
@@ -43,6 +44,8 @@ def housekeeping_jobs(engine: Engine, settings: Settings) -> list[PeriodicJob]:
             settings.dispatch_interval_seconds,
             partial(alert_late_posts, engine, settings),
         ),
+        # Hourly; PostgreSQL's autovacuum keeps its own statistics.
+        PeriodicJob("optimize_database", 3600.0, partial(optimize, engine)),
         PeriodicJob(
             "publish_finished",
             max(LEASE_SWEEP_SECONDS, settings.dispatch_interval_seconds),

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from core.clock import utcnow
 from core.models import Contributor, Media, Submission
+from core.phash import set_phash
 from core.states import MediaKind, SubmissionState
 from pipeline.duplicates import (
     PHASH_MAX_DISTANCE,
@@ -19,6 +20,7 @@ from pipeline.duplicates import (
     normalise_text,
     perceptual_hash,
     phash_distance,
+    text_digest,
 )
 from pipeline.images import open_upright
 
@@ -65,13 +67,16 @@ def _story(
     session: Session, person: Contributor, n: int, text: str | None, state: str
 ) -> Submission:
     story = Submission(ref=f"SP-T{n:03d}", contributor_id=person.id or 0, text=text, state=state)
+    story.text_digest = text_digest(text)  # as the pipeline's duplicates step sets it
     session.add(story)
     session.flush()
     return story
 
 
 def _photo(session: Session, story: Submission, sha: str, phash: str | None = None) -> None:
-    session.add(Media(submission_id=story.id or 0, kind=MediaKind.PHOTO, sha256=sha, phash=phash))
+    media = Media(submission_id=story.id or 0, kind=MediaKind.PHOTO, sha256=sha)
+    set_phash(media, phash)  # as the pipeline stores a photo's hash
+    session.add(media)
     session.flush()
 
 
@@ -165,3 +170,35 @@ def test_hash_of_a_processed_photo_matches_its_recompressed_copy(tmp_path: Path)
     a = perceptual_hash(open_upright(first))
     b = perceptual_hash(open_upright(second))
     assert phash_distance(a, b) <= PHASH_MAX_DISTANCE
+
+
+def test_a_photo_within_six_bits_is_found_through_the_band_index(engine: Engine) -> None:
+    """Six differing bits, one in each of six bands: the seventh band still agrees, so the
+    index finds the photo; seven bits (one per band) is another photo."""
+    base = 0x0123_4567_89AB_CDEF
+    starts = [0, 10, 19, 28, 37, 46, 55]  # the first bit of each band (core.phash.BAND_BITS)
+    six = base ^ sum(1 << (63 - start) for start in starts[:6])
+    seven = base ^ sum(1 << (62 - start) for start in starts)  # other bits: far from `six` too
+    with Session(engine) as session:
+        person = Contributor(telegram_user_id=4343)
+        session.add(person)
+        session.flush()
+        earlier = _story(session, person, 1, None, SubmissionState.PENDING_REVIEW)
+        _photo(session, earlier, "e" * 64, f"{base:016x}")
+        near = _story(session, person, 2, None, "received")
+        _photo(session, near, "f" * 64, f"{six:016x}")
+        other = _story(session, person, 3, None, "received")
+        _photo(session, other, "9" * 64, f"{seven:016x}")
+        session.commit()
+        match = find_duplicate_match(session, near.id or 0)
+        assert match is not None and (match.submission_id, match.distance) == (earlier.id, 6)
+        assert find_duplicate(session, other.id or 0) is None
+        if engine.dialect.name == "sqlite":
+            plan = " ".join(
+                str(row[-1])
+                for row in session.connection().exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT id FROM media "
+                    "WHERE phash_band0 = 1 OR phash_band1 = 2 OR phash_band6 = 3"
+                )
+            )
+            assert "ix_media_phash_band0" in plan and "ix_media_phash_band6" in plan

@@ -234,6 +234,7 @@ def test_start_scheduler_ticks_dispatch_in_the_background(
                 "expire_leases",
                 "late_posts",
                 "publish_finished",
+                "optimize_database",
             }
             _wait_for(lambda: _count_by_state(engine).get("sent", 0) == 3, 20)
         finally:
