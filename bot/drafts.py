@@ -23,7 +23,7 @@ from core.lifecycle import transition
 from core.models import Contributor, Media, Submission
 from core.states import IMAGE_KINDS, Awaiting, Consent, MediaKind, SubmissionState
 from core.storage import MediaStore, StoredFile
-from core.stories import new_ref
+from core.stories import allocate_ref
 from moderation import LATE_PHOTO_FLAG
 
 logger = logging.getLogger(__name__)
@@ -141,10 +141,7 @@ def _ensure(session: Session, contributor_id: int) -> Submission:
     story = _open(session, contributor_id)
     if story is not None:
         return story
-    while True:
-        ref = new_ref()
-        if session.exec(select(Submission.id).where(Submission.ref == ref)).first() is None:
-            break
+    ref = allocate_ref(session)
     story = Submission(ref=ref, contributor_id=contributor_id)
     session.add(story)
     session.flush()
