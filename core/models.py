@@ -22,6 +22,7 @@ from core.db_types import (
     json_nullable_column,
     ts_column,
 )
+from core.phash import BAND_COLUMNS
 
 
 class Contributor(SQLModel, table=True):
@@ -130,7 +131,11 @@ class Media(SQLModel, table=True):
     """A photo, image file or voice note of a story; the original lives in private storage."""
 
     __tablename__ = "media"
-    __table_args__ = (UniqueConstraint("submission_id", "file_unique_id"),)
+    __table_args__ = (
+        UniqueConstraint("submission_id", "file_unique_id"),
+        # One per band, covering the hash and its story: candidates come from the index alone.
+        *(Index(f"ix_media_{band}", band, "phash", "submission_id") for band in BAND_COLUMNS),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     submission_id: int = Field(foreign_key="submissions.id", index=True)
@@ -158,13 +163,14 @@ class Media(SQLModel, table=True):
     exif: dict[str, Any] | None = json_nullable_column()  # private: what the original says
     phash: str | None = Field(default=None, index=True, max_length=32)
     # The hash in 7 bands (core.phash, set only by `set_phash`): near-duplicates by index.
-    phash_band0: int | None = Field(default=None, index=True)
-    phash_band1: int | None = Field(default=None, index=True)
-    phash_band2: int | None = Field(default=None, index=True)
-    phash_band3: int | None = Field(default=None, index=True)
-    phash_band4: int | None = Field(default=None, index=True)
-    phash_band5: int | None = Field(default=None, index=True)
-    phash_band6: int | None = Field(default=None, index=True)
+    # (BAND_COLUMNS names them: the indexes above.)
+    phash_band0: int | None = None
+    phash_band1: int | None = None
+    phash_band2: int | None = None
+    phash_band3: int | None = None
+    phash_band4: int | None = None
+    phash_band5: int | None = None
+    phash_band6: int | None = None
     renditions: dict[str, Any] = json_column({})  # name -> {path, width, height, bytes}
     error: str | None = None  # why the pipeline refused it
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
 import imagehash
 from PIL import Image
@@ -101,7 +100,7 @@ def find_duplicate_match(session: Session, submission_id: int) -> DuplicateMatch
             return DuplicateMatch(row[1], "sha256")
     hashes = [m.phash for m in media if m.phash]
     if hashes:
-        match = _nearest_photo(session, earlier, hashes)
+        match = _nearest_photo(session, submission_id, hashes)
         if match is not None:
             return match
     text = normalise_text(story.text)
@@ -121,17 +120,40 @@ def find_duplicate_match(session: Session, submission_id: int) -> DuplicateMatch
     return None
 
 
-def _nearest_photo(session: Session, earlier: Any, hashes: list[str]) -> DuplicateMatch | None:
+def _nearest_photo(
+    session: Session, submission_id: int, hashes: list[str]
+) -> DuplicateMatch | None:
     """The earliest story with a photo within PHASH_MAX_DISTANCE bits of one of `hashes`:
-    candidates share a band value (by index), then the exact distance decides."""
+    candidates share a band value (from the covering band indexes alone, no row read), the
+    exact distance decides, and only the stories of the few close ones are read."""
+    mine = [int(phash, 16) for phash in hashes]
     same_band = [
         getattr(Media, column) == value
         for phash in hashes
         for column, value in zip(BAND_COLUMNS, bands(phash), strict=True)
     ]
-    for other, other_id in session.exec(earlier.where(or_(*same_band))):
-        assert other.phash is not None and other_id is not None
-        distance = min(phash_distance(mine, other.phash) for mine in hashes)
+    close: dict[int, int] = {}
+    for other, other_story in session.exec(
+        select(Media.phash, Media.submission_id).where(
+            or_(*same_band), col(Media.submission_id) < submission_id
+        )
+    ):
+        if other is None:
+            continue
+        distance = min((int(other, 16) ^ value).bit_count() for value in mine)
         if distance <= PHASH_MAX_DISTANCE:
-            return DuplicateMatch(other_id, "phash", distance)
-    return None
+            close[other_story] = min(distance, close.get(other_story, 64))
+    if not close:
+        return None
+    found = session.exec(
+        select(Submission.id)
+        .join(Media, col(Media.submission_id) == Submission.id)
+        .where(
+            col(Submission.id).in_(list(close)),
+            col(Submission.state).not_in(_IGNORED_STATES),
+            col(Media.deleted_at).is_(None),
+        )
+        .order_by(col(Submission.id))
+        .limit(1)
+    ).first()
+    return None if found is None else DuplicateMatch(found, "phash", close[found])

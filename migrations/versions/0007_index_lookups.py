@@ -97,7 +97,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("text_digest", sa.String(length=16), nullable=True))
     _backfill(op.get_bind())
     for number in range(len(BAND_BITS)):
-        op.create_index(f"ix_media_phash_band{number}", "media", [f"phash_band{number}"])
+        band = f"phash_band{number}"
+        op.create_index(f"ix_media_{band}", "media", [band, "phash", "submission_id"])
     op.create_index("ix_submissions_text_digest", "submissions", ["text_digest"])
     for name, where in (("ix_submissions_needs_card", NEEDS_CARD), ("ix_submissions_stale_card", STALE_CARD)):
         op.create_index(
