@@ -30,6 +30,7 @@ from core.errors import ConfigError
 from core.i18n import LANGUAGES, t
 from core.periodic import JOB_KWARGS, PeriodicJob
 from core.storage import MediaStore
+from pipeline.runner import PipelineRunner
 from publishers.worker import housekeeping_jobs
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,12 @@ def build_application(
     if not TOKEN_SHAPE.fullmatch(settings.telegram_token.get_secret_value()):
         # Catches placeholders copied from .env.example; the value itself is never echoed.
         raise ConfigError("PESISIR_TELEGRAM_TOKEN does not look like a token from @BotFather")
-    shared = BotServices(settings=settings, engine=engine, store=MediaStore(settings.data_dir))
+    shared = BotServices(
+        settings=settings,
+        engine=engine,
+        store=MediaStore(settings.data_dir),
+        pipeline=PipelineRunner(engine, settings),
+    )
     application: BotApp = (
         Application.builder()
         .token(settings.telegram_token.get_secret_value())

@@ -39,7 +39,6 @@ from bot.refetch import refetch
 from bot.services import BotServices, services
 from core.i18n import normalize_language, t
 from core.states import Awaiting, Consent
-from pipeline import ingest
 
 logger = logging.getLogger(__name__)
 
@@ -245,7 +244,7 @@ async def _refetch_and_ingest(bot: Bot, shared: BotServices, story_id: int) -> N
     try:
         await refetch(bot, shared, submission_id=story_id)
     finally:
-        await asyncio.to_thread(ingest, shared.engine, shared.settings, story_id)
+        await shared.pipeline.ingest(story_id)
 
 
 def _schedule_ack(turn: Turn, *, after_summary: bool = False) -> None:

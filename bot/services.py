@@ -14,6 +14,7 @@ from telegram.ext import Application
 
 from core.config import Settings
 from core.storage import MediaStore
+from pipeline.runner import PipelineRunner
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ class BotServices:
     settings: Settings
     engine: Engine
     store: MediaStore
+    pipeline: PipelineRunner
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     #: Per chat, the pending "saved" answer (a burst of messages gets one answer).
     acks: dict[int, asyncio.Task[Any]] = field(default_factory=dict)
@@ -84,6 +86,7 @@ class BotServices:
         self.acks.clear()
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=timeout)
+        await asyncio.to_thread(self.pipeline.shutdown)
 
 
 def services(application: Application[Any, Any, Any, Any, Any, Any]) -> BotServices:

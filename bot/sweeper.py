@@ -6,7 +6,6 @@ Failed downloads of contributors' files are fetched again (`bot.refetch`), then 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -15,7 +14,6 @@ from telegram.ext import Application, ContextTypes
 from bot.refetch import refetch
 from bot.services import BotServices
 from core.periodic import JOB_KWARGS
-from pipeline.ingest import ingest_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +27,7 @@ LEFT_BEHIND_SECONDS = 120.0
 
 async def sweep_once(shared: BotServices, *, older_than_seconds: float) -> int:
     """Ingest every story left in `received`; how many there were."""
-    done = await asyncio.to_thread(
-        ingest_waiting, shared.engine, shared.settings, older_than_seconds=older_than_seconds
-    )
+    done = await shared.pipeline.ingest_waiting(older_than_seconds)
     if done:
         logger.info("ingested %d stories left in 'received'", len(done))
     return len(done)

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     consent_version: str = "2026-11-v1"
     # The bot answers a burst of messages (an album, several texts) once, after this quiet time.
     bot_ack_delay_seconds: float = 1.0
+    # Processes that make renditions and tag stories, below the bot's priority (0: a thread of
+    # the bot's own process).
+    pipeline_processes: int = Field(default=1, ge=0)
     # Updates handled at once (each chat's still in order); 1 handles one update at a time.
     bot_concurrent_updates: int = Field(default=256, ge=1)
 

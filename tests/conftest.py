@@ -90,6 +90,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=tmp_path / "data",
         database_url=database_url,
         telegram_token=None,
+        # The pipeline in a thread of the test process (tests of real processes, and
+        # tests/pipeline/test_runner.py, run it in its own low-priority process).
+        pipeline_processes=0,
     )
 
 

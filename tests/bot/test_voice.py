@@ -9,6 +9,7 @@ import html
 import pytest
 from sqlmodel import Session, select
 
+from core import taxonomy
 from core.i18n import t
 from core.models import Media, Submission
 from core.storage import MediaStore
@@ -17,7 +18,7 @@ from faketelegram.images import OESAPA, jpeg
 from tests.bot.helpers import media_of, press, stories_of, texts
 from tests.bot.test_moderators import World, card_of, row_of, until
 from tests.bot.test_moderators import world as moderators_world  # noqa: F401 - the fixture
-from tests.voice import clip, words
+from tests.voice import SENTENCES, clip, words
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def w(moderators_world: World) -> World:  # noqa: F811 - the imported fixture
 
 async def test_a_voice_story_reaches_the_group_heard_transcribed_and_corrected(w: World) -> None:
     yuli = w.yuli
-    yuli.send_voice(clip("s2"), duration=4)
+    yuli.send_voice(clip("s6"), duration=4)
     [saved] = texts(await yuli.settle())
     assert saved.startswith(t("id", "bot.saved.body", what="1 rekaman suara"))
     await press(yuli, "bot.saved.next")
@@ -43,15 +44,15 @@ async def test_a_voice_story_reaches_the_group_heard_transcribed_and_corrected(w
     card = await until(lambda: card_of(w, story.id or 0), timeout=60)
     # The recording itself, as a voice message sent from the private original, before the card.
     [voice] = [m for m in w.group.chat.replies if m.get("voice")]
-    assert w.group.chat.voices() == [clip("s2")]
+    assert w.group.chat.voices() == [clip("s6")]
     assert voice["caption"] == f"🎙 {story.ref} · 0:04" and "forward_origin" not in voice
     assert voice["message_id"] < card["message_id"]
     assert not w.fake.calls_of("forwardMessage")
     text = html.unescape(card["text"])
     assert "🎙 1 pesan suara (0:04)" in text
-    assert "🗣 Transkrip otomatis:" in text and "lasiana" in words(text)
+    assert "🗣 Transkrip otomatis:" in text and "mangrove" in words(text)
     assert "cerita lewat suara: belum bisa dijadwalkan" in text
-    assert "Abrasi" in text  # tagged from what was said
+    assert taxonomy.label("ekosistem-pesisir", "id") in text  # tagged from what was said
     assert {"✏️ Edit teks", "🗣 Pakai transkrip"} <= set(button_texts(card))
 
     # ✏️ offers the transcript to copy and correct; the correction becomes the public text.
@@ -59,10 +60,10 @@ async def test_a_voice_story_reaches_the_group_heard_transcribed_and_corrected(w
     [prompt] = await until(
         lambda: [m for m in w.group.chat.replies if "untuk disalin" in m.get("text", "")]
     )
-    assert "lasiana" in words(prompt["text"]) and "Transkrip otomatis" in prompt["text"]
-    w.group.send_text(w.ana, "Pantai Lasiana makin habis karena abrasi.")
+    assert "mangrove" in words(prompt["text"]) and "Transkrip otomatis" in prompt["text"]
+    w.group.send_text(w.ana, SENTENCES["s6"])
     await until(
-        lambda: row_of(w, story.id or 0).public_text == "Pantai Lasiana makin habis karena abrasi."
+        lambda: row_of(w, story.id or 0).public_text == SENTENCES["s6"]
     )
     card = await until(
         lambda: (c := card_of(w, story.id or 0)) and "Teks publik" in c["text"] and c

@@ -150,25 +150,25 @@ def test_a_voice_story_is_transcribed_tagged_from_speech_and_held_for_a_moderato
     engine: Engine, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("DEBUG")
-    story_id = _voice_story(engine, settings, [clip("s2"), b"OggS\x00\x02" + b"\x00" * 300])
+    story_id = _voice_story(engine, settings, [clip("s6"), b"OggS\x00\x02" + b"\x00" * 300])
     assert ingest(engine, settings, story_id) == "pending_review"
     story, (spoken, broken) = _rows(engine, story_id)
     assert spoken.transcript_status == "done" and spoken.transcript
-    assert "lasiana" in words(spoken.transcript)
+    assert "mangrove" in words(spoken.transcript)
     # A file the decoder cannot read fails alone; the story still reaches review.
     assert broken.transcript_status == "failed" and broken.transcript is None
     assert story.pipeline_errors == {}
     # Tagged from the transcript exactly as from typed text, the evidence marked as speech.
-    abrasi = next(theme for theme in story.themes if theme["slug"] == "abrasi")
-    assert {item["source"] for item in abrasi["evidence_items"]} == {"speech"}
-    assert story.place_name == "Pantai Lasiana" and "(speech)" in (story.place_evidence or "")
-    assert story.lang == "id"
+    mangrove = next(theme for theme in story.themes if theme["slug"] == "ekosistem-pesisir")
+    assert {item["source"] for item in mangrove["evidence_items"]} == {"speech"}
+    assert story.place_name == "Tablolong" and "(speech)" in (story.place_evidence or "")
+    assert story.lang == "mkn"  # "katong": Kupang Malay, heard as well as read
     # Never published as it is: a moderator accepts or edits it first.
     assert UNREVIEWED_TRANSCRIPT_FLAG in {flag["kind"] for flag in story.flags}
     assert "voice story" in (public_text_problem(story) or "")
     # The transcript never reaches a log.
-    assert "lasiana" not in caplog.text.lower()
-    assert "Pantai" not in caplog.text
+    assert "mangrove" not in caplog.text.lower()
+    assert "Tablolong" not in caplog.text
 
     # Safe to run twice: a transcribed recording is not transcribed again (its file is gone
     # now, so trying would fail), a failed one is tried again.
