@@ -62,9 +62,7 @@ async def test_a_voice_story_reaches_the_group_heard_transcribed_and_corrected(w
     )
     assert "mangrove" in words(prompt["text"]) and "Transkrip otomatis" in prompt["text"]
     w.group.send_text(w.ana, SENTENCES["s6"])
-    await until(
-        lambda: row_of(w, story.id or 0).public_text == SENTENCES["s6"]
-    )
+    await until(lambda: row_of(w, story.id or 0).public_text == SENTENCES["s6"])
     card = await until(
         lambda: (c := card_of(w, story.id or 0)) and "Teks publik" in c["text"] and c
     )
