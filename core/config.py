@@ -26,6 +26,7 @@ URL_FIELDS = (
     "bluesky_service",
     "bluesky_app_url",
     "wordpress_url",
+    "x_api_url",
     "public_base_url",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -95,6 +96,13 @@ class Settings(BaseSettings):
     wordpress_url: str | None = None
     wordpress_user: str | None = None
     wordpress_app_password: SecretStr | None = None
+    # X (API v2, OAuth 1.0a user context): the app's API key and secret, and the access token
+    # and secret of the account that posts, generated after the app got "Read and write".
+    x_api_url: str = "https://api.x.com"
+    x_api_key: SecretStr | None = None
+    x_api_secret: SecretStr | None = None
+    x_access_token: SecretStr | None = None
+    x_access_token_secret: SecretStr | None = None
     dispatch_interval_seconds: float = 5.0
     # A post still unsent this long after its time is reported to the moderators' group (0: off).
     late_post_alert_minutes: float = 15.0

@@ -27,6 +27,9 @@ QUIET_LOGGERS = (
     "httpx",
     "httpcore",
     "urllib3",
+    # OAuth 1.0a signing logs its parameters (the access token) and signed headers at DEBUG.
+    "oauthlib",
+    "requests_oauthlib",
     "telegram.ext.Updater",
     "apscheduler",
     "alembic",

@@ -12,7 +12,7 @@ from typing import Any
 from core.config import Settings
 from core.errors import ConfigError
 from publishers.base import Publisher
-from publishers.channels import bluesky, mastodon, outbox, telegram_channel, wordpress
+from publishers.channels import bluesky, mastodon, outbox, telegram_channel, wordpress, x
 
 #: Every channel kind, in the order `pesisir check` and the README list them.
 CHANNELS: tuple[type[Publisher], ...] = (
@@ -21,6 +21,7 @@ CHANNELS: tuple[type[Publisher], ...] = (
     mastodon.MastodonPublisher,
     bluesky.BlueskyPublisher,
     wordpress.WordPressPublisher,
+    x.XPublisher,
 )
 
 #: Channel config lives in the database in clear: secrets must come from settings instead.

@@ -1,7 +1,8 @@
 """How channels count text and which images they take: the counting functions and `ChannelRules`.
 
 Each channel counts its limit its own way (PLATFORMS.md): Telegram in UTF-16 code units,
-Mastodon in grapheme clusters with every URL weighing 23, Bluesky in graphemes and UTF-8 bytes.
+Mastodon in grapheme clusters with every URL weighing 23, Bluesky in graphemes and UTF-8 bytes,
+X in twitter-text's weighted characters.
 A publisher class declares its rules with these functions; the composer only applies them.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import regex
+from twitter_text import parse_tweet
 
 ELLIPSIS = "…"
 # A hashtag's longest: Bluesky's tag facet lexicon (maxGraphemes 64, app/bsky/richtext/facet.json),
@@ -85,6 +87,12 @@ def mastodon_length(text: str, url_weight: int = 23) -> int:
     return graphemes(
         URL_RE.sub(lambda m: placeholder if _recognised_url(m.group(0)) else m.group(0), text)
     )
+
+
+def twitter_weighted_length(text: str) -> int:
+    """X's weighted length, as twitter-text (config v3) counts it: NFC, Latin-1 and common
+    punctuation weigh 1, CJK, other scripts and each emoji sequence 2, every URL 23."""
+    return int(parse_tweet(text).weightedLength)
 
 
 def no_limit(_: str) -> bool:
