@@ -154,6 +154,10 @@ class FakeX(FakePlatform):
     media: dict[str, Media] = field(default_factory=dict)
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
+    #: Set when a post has been made; while `hold` is not set, its answer waits (a send that
+    #: is slow to answer, during which a worker may be killed or a second one may tick).
+    made: threading.Event = field(default_factory=threading.Event)
+    hold: threading.Event | None = None
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -287,6 +291,9 @@ class FakeX(FakePlatform):
         }
         self._post_times.append(now)
         headers = self._limit_headers(now)
+        self.made.set()
+        if self.hold is not None:
+            self.hold.wait(30)
         data = {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}
         return Response(201, {"data": data}, headers)
 
