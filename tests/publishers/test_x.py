@@ -53,6 +53,19 @@ def publisher(fake: FakeX, *, secret: str | None = None, read_timeout: float = 3
     )
 
 
+def x_settings(settings: Settings, fake: FakeX) -> Settings:
+    """`settings` with the fake's address and its four keys."""
+    return settings.model_copy(
+        update={
+            "x_api_url": fake.url,
+            "x_api_key": SecretStr(fake.api_key),
+            "x_api_secret": SecretStr(fake.api_secret),
+            "x_access_token": SecretStr(fake.access_token),
+            "x_access_token_secret": SecretStr(fake.access_token_secret),
+        }
+    )
+
+
 def text_post(text: str) -> Post:
     return Post(text=text)
 
@@ -259,15 +272,7 @@ def test_settings_build_the_publisher_and_name_what_is_missing(
 ) -> None:
     with pytest.raises(ConfigError, match="PESISIR_X_ACCESS_TOKEN_SECRET"):
         build_publisher("x", {}, settings.model_copy(update={"x_api_key": SecretStr("k" * 25)}))
-    configured = settings.model_copy(
-        update={
-            "x_api_url": fake.url,
-            "x_api_key": SecretStr(fake.api_key),
-            "x_api_secret": SecretStr(fake.api_secret),
-            "x_access_token": SecretStr(fake.access_token),
-            "x_access_token_secret": SecretStr(fake.access_token_secret),
-        }
-    )
+    configured = x_settings(settings, fake)
     built = build_publisher("x", {}, configured)
     assert "@suarapesisir" in built.check()
     # The keys are secrets: never in a config, always redacted from logs.

@@ -33,6 +33,7 @@ from tests.publishers.dispatch_support import (
     scheduled_world,
 )
 from tests.publishers.test_workers import _workers
+from tests.publishers.test_x import x_settings
 
 AFTER = SLOT + timedelta(minutes=1)
 
@@ -42,18 +43,6 @@ def fake() -> Iterator[FakeX]:
     with FakeX() as server:
         assert isinstance(server, FakeX)
         yield server
-
-
-def x_settings(settings: Settings, fake: FakeX) -> Settings:
-    return settings.model_copy(
-        update={
-            "x_api_url": fake.url,
-            "x_api_key": SecretStr(fake.api_key),
-            "x_api_secret": SecretStr(fake.api_secret),
-            "x_access_token": SecretStr(fake.access_token),
-            "x_access_token_secret": SecretStr(fake.access_token_secret),
-        }
-    )
 
 
 def impatient(kind: str, config: Mapping[str, Any], settings: Settings) -> Publisher:
