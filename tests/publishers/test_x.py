@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from requests_oauthlib import OAuth1
+from twitter_text import parse_tweet
 
 from core.config import Settings
 from core.errors import ConfigError
@@ -187,6 +190,48 @@ def test_the_composer_fills_280_weighted_characters_exactly(
     assert weighted_length(post.text.replace(body, longer, 1)) > 280
     publisher(fake).publish(post, idempotency_key=kind)
     assert len(fake.live()) == 1
+
+
+PIECES = [
+    "Air",
+    "laut",
+    "masuk,",
+    "kasur…",
+    "(rob)",
+    "#AdilUntukBumi",
+    "@suarapesisir",
+    "🌊",
+    "👩🏽‍🌾",
+    "🇮🇩",
+    "1️⃣",
+    "海水",
+    "é",
+    "e\u0301",
+    "\u0301",
+    "https://suarapesisir.org/c/1?x=(1)",
+    "http://kupang.go.id/laporan.",
+    "suarapesisir.org",
+    "lihat:https://x.com/a",
+    "kota.kupang",
+    "$5",
+    "\ufffe",
+    "www.example.com",
+    "café.com/a",
+    "kupang.みんな",
+    "a@b.com",
+    "https://t.co",
+    "(https://suarapesisir.org/c/2)",
+    "$TSLA",
+    "#",
+]
+SPACES = ["", " ", "  ", "\n", "\n\n", "\u00a0", "\u3000", "\u2028", "\t"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PIECES), st.sampled_from(SPACES)), max_size=40))
+def test_the_weighted_count_by_runs_is_twitter_texts_count(parts: list[tuple[str, str]]) -> None:
+    text = "".join(piece + space for piece, space in parts)
+    assert twitter_weighted_length(text) == parse_tweet(text).weightedLength
 
 
 def test_many_hashtags_are_dropped_from_the_end_until_the_post_fits(
