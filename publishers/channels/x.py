@@ -63,7 +63,7 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_ALT_CHARS = 1000
 # Where a post can be opened without knowing the account's handle.
 POST_URL = "https://x.com/i/web/status/{id}"
-# X answers 403 for both of these; only the first is the account's rights.
+# X answers 403 both to a duplicate text (this post's fault) and to missing rights (the app's).
 _DUPLICATE = "duplicate content"
 _READ_WRITE_HINT = (
     "the app needs 'Read and write' (User authentication settings in the developer portal), "
@@ -321,10 +321,10 @@ class XPublisher(Publisher):
             if not may_have_reached_server(exc):
                 raise RetryableError(f"X post: {type(exc).__name__} before sending") from None
             lost = RetryableError(f"X post: {type(exc).__name__} after sending")
-            return self._settle(post, started, lost, absent_means_not_sent=False)
+            return self._settle(post, started, lost, media_ids, absent_means_not_sent=False)
         if response.status_code >= 500:
             error = classify("post", response.status_code, response.headers, body_json(response))
-            return self._settle(post, started, error, absent_means_not_sent=True)
+            return self._settle(post, started, error, media_ids, absent_means_not_sent=True)
         if response.status_code >= 400:
             raise classify("post", response.status_code, response.headers, body_json(response))
         created = self._data(response, "post")
@@ -337,7 +337,13 @@ class XPublisher(Publisher):
         return _receipt(str(created["id"]), media_ids, recovered=False)
 
     def _settle(
-        self, post: Post, started: datetime, error: PublishError, *, absent_means_not_sent: bool
+        self,
+        post: Post,
+        started: datetime,
+        error: PublishError,
+        media_ids: list[str],
+        *,
+        absent_means_not_sent: bool,
     ) -> Receipt:
         """After a lost answer: the post with our text made since `started` is the receipt.
 
@@ -353,7 +359,7 @@ class XPublisher(Publisher):
             ) from None
         if found is not None:
             logger.warning("x post %s was made although its answer was lost (%s)", found, error)
-            return _receipt(found, [], recovered=True)
+            return _receipt(found, media_ids, recovered=True)
         if absent_means_not_sent:
             raise RetryableError(f"{error}; the post is not on the account")
         raise UncertainError(

@@ -23,6 +23,7 @@ from publishers.base import Publisher
 from publishers.channels.x import XPublisher
 from publishers.deliveries import expire_leases
 from publishers.dispatcher import dispatch_due
+from publishers.retraction import retract_story
 from publishers.worker import run_worker
 from tests.fakes.server import Response
 from tests.fakes.x_api import FakeX
@@ -193,3 +194,15 @@ def test_a_worker_killed_mid_send_is_not_resent(
     assert states(engine) == ["unknown"]
     assert len(fake.live()) == 1  # out once, never twice
     assert "delivery_unknown" in [a.kind for a in moderator_alerts(engine)]
+
+
+def test_withdrawing_the_story_deletes_the_post_on_x(
+    engine: Engine, settings: Settings, fake: FakeX
+) -> None:
+    story_id = one_x_story(engine)
+    configured = x_settings(settings, fake)
+    dispatch_due(engine, configured, worker_id="w1", now=AFTER)
+    [post] = fake.live()
+    summary = retract_story(engine, configured, story_id)
+    assert summary["deleted"] == ["x-koalisi"] and summary["kept"] == []
+    assert fake.deleted == [post["id"]] and not fake.live()
