@@ -24,6 +24,7 @@ from publishers.channels_config import add_channel, pause_channel
 from tests.fakes.bluesky_pds import FakeBluesky
 from tests.fakes.mastodon_api import FakeMastodon
 from tests.fakes.wordpress_api import FakeWordPress
+from tests.fakes.x_api import FakeX
 
 GROUP_ID = -1001234567890
 MODERATOR_ID = "424242"
@@ -307,6 +308,26 @@ def test_mastodon_good_and_refused_token(env: Env, engine: Engine) -> None:
     assert code == 1 and bad["ok"] is False
     assert "401" in bad["detail"] and "The access token is invalid" in bad["detail"]
     assert "write:statuses" in bad["hint"] and "PESISIR_MASTODON_TOKEN" in bad["hint"]
+
+
+def test_x_good_read_only_and_refused_keys(env: Env, engine: Engine) -> None:
+    with FakeX() as fake:
+        assert isinstance(fake, FakeX)
+        extra = fake.env()
+        good = channel_check(env, engine, "x", extra)
+        assert good["ok"] is True and "@suarapesisir" in good["detail"]
+        assert "read-write" in good["detail"]
+        fake.access_level = "read"
+        code, found = as_json({**env, **extra})
+        read_only = found["channel x"]
+        assert code == 1 and read_only["ok"] is False
+        assert "read-only" in read_only["detail"] and "Read and write" in read_only["hint"]
+        fake.access_level = "read-write"
+        code, found = as_json({**env, **extra, "PESISIR_X_ACCESS_TOKEN_SECRET": "wrong" * 9})
+        assert not fake.posts and not fake.media  # checking posts nothing
+    refused = found["channel x"]
+    assert code == 1 and "401" in refused["detail"] and "PESISIR_X_" in refused["hint"]
+    assert fake.access_token_secret not in json.dumps(found)
 
 
 def test_bluesky_good_and_refused_app_password(env: Env, engine: Engine) -> None:

@@ -166,6 +166,16 @@ class FakeX(FakePlatform):
         self._endpoint = ResourceEndpoint(self._keys)
         self._post_times: list[float] = []
 
+    def env(self) -> dict[str, str]:
+        """The `PESISIR_X_*` settings that point a publisher at this fake with its keys."""
+        return {
+            "PESISIR_X_API_URL": self.url,
+            "PESISIR_X_API_KEY": self.api_key,
+            "PESISIR_X_API_SECRET": self.api_secret,
+            "PESISIR_X_ACCESS_TOKEN": self.access_token,
+            "PESISIR_X_ACCESS_TOKEN_SECRET": self.access_token_secret,
+        }
+
     # ------------------------------------------------------------------ requests
 
     def signed(self, request: Request) -> bool:

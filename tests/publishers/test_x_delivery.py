@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from core.config import Settings
@@ -169,13 +168,8 @@ def test_a_worker_killed_mid_send_is_not_resent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     configured = x_settings(settings, fake)
-    for name in ("x_api_url", "x_api_key", "x_api_secret", "x_access_token"):
-        value = getattr(configured, name)
-        monkeypatch.setenv(
-            f"PESISIR_{name.upper()}",
-            value.get_secret_value() if isinstance(value, SecretStr) else value,
-        )
-    monkeypatch.setenv("PESISIR_X_ACCESS_TOKEN_SECRET", fake.access_token_secret)
+    for name, value in fake.env().items():
+        monkeypatch.setenv(name, value)
     one_x_story(engine)
     fake.hold = threading.Event()
     with _workers(database_url, tmp_path, 1) as [worker]:
