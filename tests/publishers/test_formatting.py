@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twitter_text import parse_tweet
 
 from core.projections import PublicStory, Rendition, StoryImage
 from publishers.channels.mastodon import (
@@ -240,6 +241,8 @@ LIMITS = {
     "telegram_channel": lambda s: utf16_units(s) <= 1024,
     "mastodon": lambda s: mastodon_length(s) <= 500,
     "bluesky": lambda s: graphemes(s) <= 300 and utf8_bytes(s) <= 3000,
+    # twitter-text's own count of the whole text (the composer adds up runs of it).
+    "x": lambda s: parse_tweet(s).weightedLength <= 280,
 }
 
 
