@@ -361,7 +361,8 @@ class XPublisher(Publisher):
             logger.warning("x post %s was made although its answer was lost (%s)", found, error)
             return _receipt(found, media_ids, recovered=True)
         if absent_means_not_sent:
-            raise RetryableError(f"{error}; the post is not on the account")
+            wait = error.retry_after if isinstance(error, RetryableError) else None
+            raise RetryableError(f"{error}; the post is not on the account", retry_after=wait)
         raise UncertainError(
             f"{error}; the post is not on the account yet: check it before sending again"
         )
