@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import regex
-from twitter_text import parse_tweet
 
 ELLIPSIS = "…"
 # A hashtag's longest: Bluesky's tag facet lexicon (maxGraphemes 64, app/bsky/richtext/facet.json),
@@ -99,6 +98,10 @@ def _twitter_weight(run: str, before: str = "", after: str = "") -> int:
     """The weight of `run` between the characters `before` and `after` ("" at either end of
     the text): twitter-text finds a URL by the character in front of it (at the very start
     of a text it finds `ésuarapesisir.org` from `s`, after a space from `é`)."""
+    # Imported on first use: twitter-text compiles its emoji pattern at import (~0.3 s), which
+    # every process importing the publishers would otherwise pay, posting to X or not.
+    from twitter_text import parse_tweet
+
     whole = parse_tweet(before + run + after).weightedLength
     return int(whole - parse_tweet(before).weightedLength - parse_tweet(after).weightedLength)
 

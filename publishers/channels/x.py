@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 
 import requests
 from pydantic import SecretStr
-from requests_oauthlib import OAuth1
 
 from core.clock import utcnow
 from core.config import Settings
@@ -187,6 +186,10 @@ class XPublisher(Publisher):
         self.api_url = api_url.rstrip("/")
         self._now = now
         self.timeout = timeout  # (connect, read) of the create call
+        # Imported here: requests-oauthlib brings its OAuth 2 parts along (~0.1 s), which only
+        # a process that posts to X should pay.
+        from requests_oauthlib import OAuth1
+
         self._session = new_session()
         # HMAC-SHA1 in the Authorization header; multipart and JSON bodies are not signed,
         # form and query parameters are (RFC 5849 §3.4.1.3, as X verifies them).
