@@ -25,7 +25,6 @@ from core.errors import InvalidInput, PesisirError
 from core.models import Campaign, Channel
 from core.states import DeliveryState
 from core.stories import find_story
-from publishers import registry
 from publishers.calendar import calendar, story_posts
 from publishers.campaigns import (
     create_campaign,
@@ -239,7 +238,7 @@ def _parse_config(items: Sequence[str]) -> dict[str, Any]:
 def channel_add(
     name: str,
     kind: Annotated[
-        str, typer.Option(help=", ".join(channel.kind for channel in registry.CHANNELS))
+        str, typer.Option(help="outbox, telegram_channel, mastodon, bluesky, wordpress, x")
     ],
     config: Annotated[list[str] | None, typer.Option(help="Non-secret key=value (repeat).")] = None,
     rate: Annotated[int | None, typer.Option(help="Posts per minute at most.")] = None,
