@@ -44,6 +44,8 @@ def run_checks() -> list[Check]:
 
 def _redacted(check: Check, settings: Settings) -> Check:
     """A last guard: no secret setting's value ever reaches the output, whatever quoted it."""
+    from publishers.channel_health import Check
+
     secrets = settings.secret_values()
     hint = redact(check.hint, secrets) if check.hint else check.hint
     return Check(check.check, check.ok, redact(check.detail, secrets), hint)
