@@ -31,7 +31,6 @@ from bot.moderation_cards import NEEDS_CARD_QUERY, STALE_CARD_QUERY
 from bot.notifier import NOTIFICATIONS, due_query
 from core.db import make_engine
 from core.models import Media, Submission
-from core.phash import set_phash
 from pipeline.duplicates import (
     _IGNORED_STATES,
     MIN_TEXT_CHARS,
@@ -129,7 +128,7 @@ def new_story(engine: Engine, phash: str, words: str) -> int:
         session.add(story)
         session.flush()
         media = Media(submission_id=story.id or 0, kind="photo")
-        set_phash(media, f"{int(phash, 16) ^ 0b101:016x}")
+        media.phash = f"{int(phash, 16) ^ 0b101:016x}"
         session.add(media)
         session.commit()
         assert story.id is not None

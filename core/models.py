@@ -22,7 +22,7 @@ from core.db_types import (
     json_nullable_column,
     ts_column,
 )
-from core.phash import BAND_COLUMNS
+from core.phash import QUARTERS, quarter_sql
 
 
 class Contributor(SQLModel, table=True):
@@ -133,8 +133,12 @@ class Media(SQLModel, table=True):
     __tablename__ = "media"
     __table_args__ = (
         UniqueConstraint("submission_id", "file_unique_id"),
-        # One per band, covering the hash and its story: candidates come from the index alone.
-        *(Index(f"ix_media_{band}", band, "phash", "submission_id") for band in BAND_COLUMNS),
+        # One per quarter of the perceptual hash, covering the hash and its story (core.phash):
+        # near-duplicate candidates come from the indexes alone.
+        *(
+            Index(f"ix_media_phash_q{n}", text(quarter_sql(n, "phash")), "phash", "submission_id")
+            for n in range(QUARTERS)
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -162,15 +166,6 @@ class Media(SQLModel, table=True):
     gps_lon: float | None = None  # private
     exif: dict[str, Any] | None = json_nullable_column()  # private: what the original says
     phash: str | None = Field(default=None, index=True, max_length=32)
-    # The hash in 7 bands (core.phash, set only by `set_phash`): near-duplicates by index.
-    # (BAND_COLUMNS names them: the indexes above.)
-    phash_band0: int | None = None
-    phash_band1: int | None = None
-    phash_band2: int | None = None
-    phash_band3: int | None = None
-    phash_band4: int | None = None
-    phash_band5: int | None = None
-    phash_band6: int | None = None
     renditions: dict[str, Any] = json_column({})  # name -> {path, width, height, bytes}
     error: str | None = None  # why the pipeline refused it
 
