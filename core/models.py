@@ -63,6 +63,8 @@ class Submission(SQLModel, table=True):
     __table_args__ = (
         _partial("ix_submissions_needs_card", ("id",), NEEDS_CARD),
         _partial("ix_submissions_stale_card", ("id",), STALE_CARD),
+        # The map's counts by period, state, place and main theme, from this index alone.
+        Index("ix_submissions_map", "submitted_at", "state", "place_id", "main_theme"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -95,6 +97,9 @@ class Submission(SQLModel, table=True):
     exact_lon: float | None = None  # private
 
     themes: list[dict[str, Any]] = json_column([])  # [{slug, score, evidence: [..]}]
+    # The first theme's slug, kept by a database trigger from `themes` (migration 0010): never
+    # set it; the map counts by it.
+    main_theme: str | None = Field(default=None, max_length=64)
     flags: list[dict[str, Any]] = json_column([])  # [{kind, span, detail}]
     spam_score: float | None = None
     duplicate_of_id: int | None = Field(default=None, foreign_key="submissions.id")
