@@ -7,7 +7,7 @@ a notification per story, every reviewed story carded) on SQLite (a temporary fi
 PostgreSQL (PESISIR_BENCH_DATABASE_URL, default the local `bench_lookups` database, which it
 EMPTIES).
 
-    PYTHONPATH=. python benchmarks/lookups.py [--stories 1000000] [--sqlite-only]
+    PYTHONPATH=. python benchmarks/lookups.py [--stories 1000000] [--sqlite-only | --postgres-only]
 """
 
 from __future__ import annotations
@@ -178,11 +178,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stories", type=int, default=1_000_000)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument("--baseline-repeat", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        print("SQLite")
-        run(f"sqlite:///{Path(folder) / 'bench.db'}", args.stories, args.baseline_repeat)
+    if not args.postgres_only:
+        with tempfile.TemporaryDirectory() as folder:
+            print("SQLite")
+            run(f"sqlite:///{Path(folder) / 'bench.db'}", args.stories, args.baseline_repeat)
     if not args.sqlite_only:
         print("PostgreSQL")
         url = os.environ.get("PESISIR_BENCH_DATABASE_URL", DEFAULT_PG)
