@@ -20,7 +20,9 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import SecretStr
 
 from core import media_urls
 from core.config import Settings
@@ -28,6 +30,7 @@ from core.errors import ConfigError, NotAllowed
 from publishers.base import (
     Checkpoint,
     ComposeError,
+    MemoryCheckpoint,
     PermanentError,
     Post,
     Receipt,
@@ -324,4 +327,67 @@ def require_public_media(settings: Settings, platform: str) -> None:
         raise ConfigError(
             f"{platform} fetches photos by URL: set PESISIR_PUBLIC_BASE_URL (the https:// address "
             "this installation is reached at) and PESISIR_SECRET_KEY"
+        )
+
+
+class ContainerChannel:
+    """What the Instagram and Threads publisher classes share: their account, the checkpoint,
+    publishing through containers, and the public-address part of `check()`."""
+
+    api: ClassVar[ContainerApi]
+
+    def __init__(
+        self,
+        *,
+        graph_url: str,
+        user_id: str,
+        token: SecretStr,
+        settings: Settings,
+        poll_interval: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.user_id = user_id
+        self.settings = settings
+        self.client = GraphClient(graph_url, token, platform=self.api.platform)
+        self.poll_interval = poll_interval
+        self._sleep = sleep
+        self._checkpoint: Checkpoint = MemoryCheckpoint()
+
+    def use_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Containers are saved in (and resumed from) `checkpoint`."""
+        self._checkpoint = checkpoint
+
+    def containers(self) -> ContainerPublisher:
+        """The container steps for this account and the current checkpoint."""
+        return ContainerPublisher(
+            self.client,
+            self.api,
+            self.user_id,
+            self._checkpoint,
+            poll_interval=self.poll_interval,
+            sleep=self._sleep,
+        )
+
+    def publish(self, post: Post, *, idempotency_key: str) -> Receipt:
+        """Containers (resumed from the checkpoint), then the publish call."""
+        del idempotency_key  # the checkpoint, kept per delivery, is what makes a resend safe
+        receipt = self.containers().publish(post, public_image_urls(self.settings, post))
+        logger.info(
+            "%s post %s published with %d photos",
+            self.api.platform,
+            receipt.remote_id,
+            len(post.images),
+        )
+        return receipt
+
+    def quota_and_address(self) -> str:
+        """The publishing quota in words; PermanentError when our public address is not one
+        the platform can fetch photos from."""
+        quota = self.containers().quota()
+        problem = media_urls.public_address_problem(self.settings.public_base_url)
+        if problem:
+            raise PermanentError(f"{problem}: {self.api.platform} cannot fetch the photos from it")
+        return (
+            f"{quota.usage} of {quota.total} posts used in the last "
+            f"{quota.window_seconds // 3600} hours"
         )

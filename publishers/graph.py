@@ -135,8 +135,16 @@ def _int(value: Any) -> int | None:
 class GraphClient:
     """Calls to one Graph host with one token (sent as a Bearer header, never in a URL)."""
 
-    def __init__(self, base_url: str, token: SecretStr, *, platform: str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: SecretStr,
+        *,
+        platform: str,
+        timeout: tuple[float, float] = TIMEOUT,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self.platform = platform
         self._token = token
         self._session = new_session()
@@ -151,7 +159,7 @@ class GraphClient:
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
-        timeout: tuple[float, float] = TIMEOUT,
+        timeout: tuple[float, float] | None = None,
     ) -> Any:
         """One call; its JSON answer, or a typed error. A lost answer to a POST or DELETE is a
         `RetryableError` with `maybe_sent` (the caller knows how to find out)."""
@@ -162,7 +170,7 @@ class GraphClient:
                 params=params,
                 data=data,
                 files=files,
-                timeout=timeout,
+                timeout=timeout or self.timeout,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             sent = method != "GET" and may_have_reached_server(exc)
@@ -176,6 +184,16 @@ class GraphClient:
         if percent is not None and percent >= 90:
             logger.warning("%s: the app has used %d%% of its hourly calls", self.platform, percent)
         return payload
+
+    def delete(self, object_id: str) -> bool:
+        """`DELETE /{object-id}`; an object already gone counts as deleted."""
+        try:
+            self.call("DELETE", object_id, "delete")
+        except PermanentError as exc:
+            if is_gone(exc):
+                return True
+            raise
+        return True
 
     def scopes(self) -> set[str] | None:
         """The token's permissions from `GET /debug_token`; None when Meta will not say."""

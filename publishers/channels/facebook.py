@@ -24,7 +24,6 @@ from publishers.base import (
     AuthError,
     Checkpoint,
     MemoryCheckpoint,
-    PermanentError,
     Post,
     PostImage,
     Publisher,
@@ -32,7 +31,7 @@ from publishers.base import (
     RetryableError,
     SetupHints,
 )
-from publishers.graph import GraphClient, is_gone, missing_permissions
+from publishers.graph import GraphClient, missing_permissions
 from publishers.http import UPLOAD_TIMEOUT
 from publishers.text import ChannelRules
 
@@ -192,10 +191,4 @@ class FacebookPublisher(Publisher):
 
     def delete(self, receipt: Receipt) -> bool:
         """`DELETE /{post-id}`; a post already gone counts as deleted."""
-        try:
-            self.client.call("DELETE", receipt.remote_id, "delete")
-        except PermanentError as exc:
-            if is_gone(exc):
-                return True
-            raise
-        return True
+        return self.client.delete(receipt.remote_id)

@@ -10,33 +10,20 @@ person to delete in the app.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import SecretStr
-
-from core import media_urls
 from core.config import Settings
 from core.errors import ConfigError
 from publishers.base import (
     ALWAYS,
     AuthError,
-    Checkpoint,
-    MemoryCheckpoint,
-    PermanentError,
-    Post,
     Publisher,
     Receipt,
     SetupHints,
 )
-from publishers.containers import (
-    ContainerApi,
-    ContainerPublisher,
-    public_image_urls,
-    require_public_media,
-)
-from publishers.graph import GraphClient, missing_permissions
+from publishers.containers import ContainerApi, ContainerChannel, require_public_media
+from publishers.graph import missing_permissions
 from publishers.text import ChannelRules, hashtag_count, mention_count, utf16_units
 
 logger = logging.getLogger(__name__)
@@ -70,9 +57,10 @@ def caption_fits(text: str) -> bool:
     )
 
 
-class InstagramPublisher(Publisher):
+class InstagramPublisher(ContainerChannel, Publisher):
     """Posts a photo or a carousel to one Instagram professional account."""
 
+    api: ClassVar[ContainerApi] = API
     kind: ClassVar[str] = "instagram"
     # PLATFORMS.md Instagram: JPEG only, at most 8 MB, aspect 4:5 to 1.91:1 (our `feed`
     # rendition is 4:5), carousels of 2 to 10; a post needs a photo.
@@ -108,23 +96,6 @@ class InstagramPublisher(Publisher):
         "pages_read_engagement": "read the linked Page",
     }
 
-    def __init__(
-        self,
-        *,
-        graph_url: str,
-        user_id: str,
-        token: SecretStr,
-        settings: Settings,
-        poll_interval: float = 2.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.user_id = user_id
-        self.settings = settings
-        self.client = GraphClient(graph_url, token, platform="Instagram")
-        self.poll_interval = poll_interval
-        self._sleep = sleep
-        self._checkpoint: Checkpoint = MemoryCheckpoint()
-
     @classmethod
     def from_settings(cls, settings: Settings, config: Mapping[str, Any]) -> InstagramPublisher:
         """Account from `PESISIR_INSTAGRAM_*` (config may name another `user_id`)."""
@@ -141,20 +112,6 @@ class InstagramPublisher(Publisher):
             settings=settings,
         )
 
-    def use_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Containers are saved in (and resumed from) `checkpoint`."""
-        self._checkpoint = checkpoint
-
-    def _containers(self) -> ContainerPublisher:
-        return ContainerPublisher(
-            self.client,
-            API,
-            self.user_id,
-            self._checkpoint,
-            poll_interval=self.poll_interval,
-            sleep=self._sleep,
-        )
-
     def check(self) -> str:
         """The account (`GET /{ig-user-id}`), the token's permissions (`debug_token`), the
         publishing quota, and whether Instagram can reach our public address."""
@@ -162,23 +119,7 @@ class InstagramPublisher(Publisher):
         missing = missing_permissions(self.client.scopes(), self.needed_permissions)
         if missing:
             raise AuthError(f"Instagram token lacks {', '.join(missing)}")
-        quota = self._containers().quota()
-        problem = media_urls.public_address_problem(self.settings.public_base_url)
-        if problem:
-            raise PermanentError(f"{problem}: Instagram cannot fetch the photos from it")
-        return (
-            f"@{account.get('username')}; {quota.usage} of {quota.total} posts used in the "
-            f"last {quota.window_seconds // 3600} hours"
-        )
-
-    def publish(self, post: Post, *, idempotency_key: str) -> Receipt:
-        """Containers (resumed from the checkpoint), then `media_publish`."""
-        del idempotency_key  # the checkpoint, kept per delivery, is what makes a resend safe
-        receipt = self._containers().publish(post, public_image_urls(self.settings, post))
-        logger.info(
-            "instagram media %s published with %d photos", receipt.remote_id, len(post.images)
-        )
-        return receipt
+        return f"@{account.get('username')}; {self.quota_and_address()}"
 
     def delete(self, receipt: Receipt) -> bool:
         """Instagram's API cannot delete a post: a person deletes it in the app."""

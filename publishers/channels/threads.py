@@ -9,33 +9,19 @@ Threads fetches photos by their signed public URL like Instagram. Withdrawal del
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import SecretStr
-
-from core import media_urls
 from core.config import Settings
 from core.errors import ConfigError
 from publishers.base import (
     ALWAYS,
     AuthError,
-    Checkpoint,
-    MemoryCheckpoint,
-    PermanentError,
-    Post,
     Publisher,
     Receipt,
     SetupHints,
 )
-from publishers.containers import (
-    ContainerApi,
-    ContainerPublisher,
-    public_image_urls,
-    require_public_media,
-)
-from publishers.graph import GraphClient, is_gone
+from publishers.containers import ContainerApi, ContainerChannel, require_public_media
 from publishers.text import URL_RE, ChannelRules, threads_length
 
 logger = logging.getLogger(__name__)
@@ -64,9 +50,10 @@ def text_fits(text: str) -> bool:
     return threads_length(text) <= MAX_TEXT and len(set(URL_RE.findall(text))) <= MAX_LINKS
 
 
-class ThreadsPublisher(Publisher):
+class ThreadsPublisher(ContainerChannel, Publisher):
     """Posts text, a photo or a carousel to one Threads profile."""
 
+    api: ClassVar[ContainerApi] = API
     kind: ClassVar[str] = "threads"
     # PLATFORMS.md Threads: 500 characters, carousels of up to 20; photos JPEG or PNG of at most
     # 8 MB. Threads makes one hashtag a post's topic: the campaign's first.
@@ -88,23 +75,6 @@ class ThreadsPublisher(Publisher):
         "PESISIR_PUBLIC_BASE_URL is reachable from the internet",
     )
 
-    def __init__(
-        self,
-        *,
-        graph_url: str,
-        user_id: str,
-        token: SecretStr,
-        settings: Settings,
-        poll_interval: float = 2.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.user_id = user_id
-        self.settings = settings
-        self.client = GraphClient(graph_url, token, platform="Threads")
-        self.poll_interval = poll_interval
-        self._sleep = sleep
-        self._checkpoint: Checkpoint = MemoryCheckpoint()
-
     @classmethod
     def from_settings(cls, settings: Settings, config: Mapping[str, Any]) -> ThreadsPublisher:
         """Profile from `PESISIR_THREADS_*` (config may name another `user_id`)."""
@@ -121,20 +91,6 @@ class ThreadsPublisher(Publisher):
             settings=settings,
         )
 
-    def use_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Containers are saved in (and resumed from) `checkpoint`."""
-        self._checkpoint = checkpoint
-
-    def _containers(self) -> ContainerPublisher:
-        return ContainerPublisher(
-            self.client,
-            API,
-            self.user_id,
-            self._checkpoint,
-            poll_interval=self.poll_interval,
-            sleep=self._sleep,
-        )
-
     def check(self) -> str:
         """The profile (`GET /me`), the publishing quota (which needs threads_basic and
         threads_content_publish), and whether Threads can reach our public address."""
@@ -144,28 +100,8 @@ class ThreadsPublisher(Publisher):
                 f"the Threads token is for profile {me.get('id')}, not "
                 f"PESISIR_THREADS_USER_ID {self.user_id}"
             )
-        quota = self._containers().quota()
-        problem = media_urls.public_address_problem(self.settings.public_base_url)
-        if problem:
-            raise PermanentError(f"{problem}: Threads cannot fetch the photos from it")
-        return (
-            f"@{me.get('username')}; {quota.usage} of {quota.total} posts used in the last "
-            f"{quota.window_seconds // 3600} hours (deleting needs threads_delete)"
-        )
-
-    def publish(self, post: Post, *, idempotency_key: str) -> Receipt:
-        """Containers (resumed from the checkpoint), then `threads_publish`."""
-        del idempotency_key  # the checkpoint, kept per delivery, is what makes a resend safe
-        receipt = self._containers().publish(post, public_image_urls(self.settings, post))
-        logger.info("threads post %s published with %d photos", receipt.remote_id, len(post.images))
-        return receipt
+        return f"@{me.get('username')}; {self.quota_and_address()} (deleting needs threads_delete)"
 
     def delete(self, receipt: Receipt) -> bool:
         """`DELETE /{thread-id}`; a post already gone counts as deleted."""
-        try:
-            self.client.call("DELETE", receipt.remote_id, "delete")
-        except PermanentError as exc:
-            if is_gone(exc):
-                return True
-            raise
-        return True
+        return self.client.delete(receipt.remote_id)
