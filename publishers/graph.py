@@ -179,7 +179,14 @@ class GraphClient:
             ) from None
         payload = body_json(response)
         if response.status_code >= 400 or (isinstance(payload, dict) and "error" in payload):
-            raise classify(self.platform, what, response.status_code, response.headers, payload)
+            error = classify(self.platform, what, response.status_code, response.headers, payload)
+            if (
+                isinstance(error, RetryableError)
+                and method != "GET"
+                and response.status_code >= 500
+            ):
+                error.maybe_sent = True  # a server error after the work was done looks the same
+            raise error
         percent = app_usage_percent(response.headers)
         if percent is not None and percent >= 90:
             logger.warning("%s: the app has used %d%% of its hourly calls", self.platform, percent)
