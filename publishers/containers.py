@@ -268,11 +268,14 @@ class ContainerPublisher:
         except RetryableError as exc:
             if not exc.maybe_sent:
                 raise
-            # The answer was lost: ask the container before anyone publishes it again.
-            status, _ = self.status(container)
-            if status == PUBLISHED:
-                return self._published(post, state)
-            raise
+            # The answer was lost: ask the container before anyone publishes it again. When
+            # that fails too, the next attempt asks (the container is in the checkpoint).
+            try:
+                if self.status(container)[0] == PUBLISHED:
+                    return self._published(post, state)
+            except RetryableError:
+                pass
+            raise exc from None
         media_id = str(answer["id"])
         self.checkpoint.save(state | {"published": media_id})
         return self._receipt(media_id, state, self.permalink(media_id))

@@ -165,9 +165,12 @@ class FacebookPublisher(Publisher):
         except RetryableError as exc:
             if not exc.maybe_sent:
                 raise
-            found = self.find_post(post.text)
+            try:
+                found = self.find_post(post.text)
+            except RetryableError:
+                found = None  # the next attempt looks again before posting
             if found is None:
-                raise
+                raise exc from None
             return self._receipt(str(found["id"]), state, found.get("permalink_url"))
         return self._receipt(post_id, state, None)
 
