@@ -19,10 +19,11 @@ from publishers.channels_config import add_channel
 from publishers.deliveries import DeliveryCheckpoint
 from publishers.dispatcher import dispatch_due
 from publishers.registry import build_publisher
+from publishers.retraction import retract_story
 from publishers.scheduling import schedule_story
 from tests.fakes.meta_graph import throttled
 from tests.fakes.server import Response
-from tests.publishers.dispatch_support import all_deliveries
+from tests.publishers.dispatch_support import all_deliveries, moderator_alerts
 from tests.publishers.meta_support import MetaWorld
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -198,3 +199,17 @@ def _env(meta: MetaWorld) -> dict[str, str]:
         "PESISIR_PUBLIC_BASE_URL": str(settings.public_base_url),
         "PESISIR_SECRET_KEY": settings.secret_key.get_secret_value(),
     }
+
+
+def test_withdrawal_deletes_on_facebook_and_threads_and_lists_instagram(meta: MetaWorld) -> None:
+    story_id = schedule(meta, ("instagram", "facebook", "threads"))
+    assert dispatch_due(meta.engine, meta.settings, worker_id="w1", now=AFTER).sent == 3
+    summary = retract_story(meta.engine, meta.settings, story_id)
+    assert sorted(summary["deleted"]) == ["facebook", "threads"]
+    assert not meta.graph.posts and not meta.threads.media
+    [kept] = summary["kept"]
+    [media] = meta.graph.media.values()
+    assert kept["channel"] == "instagram" and kept["url"] == media["permalink"]
+    assert "does not allow deleting" in kept["reason"]
+    alerts = [a for a in moderator_alerts(meta.engine) if a.kind == "posts_not_deleted"]
+    assert len(alerts) == 1 and alerts[0].params["posts"] == [kept]
