@@ -42,6 +42,7 @@ from publishers.channels_config import (
     resume_channel,
 )
 from publishers.deliveries import resolve
+from publishers.registry import CHANNELS
 from publishers.scheduling import autofill, cancel_post, move_post, schedule_story, unschedule
 from publishers.worker import run_worker
 
@@ -237,9 +238,7 @@ def _parse_config(items: Sequence[str]) -> dict[str, Any]:
 @channel_app.command("add")
 def channel_add(
     name: str,
-    kind: Annotated[
-        str, typer.Option(help="outbox, telegram_channel, mastodon, bluesky, wordpress")
-    ],
+    kind: Annotated[str, typer.Option(help=", ".join(cls.kind for cls in CHANNELS))],
     config: Annotated[list[str] | None, typer.Option(help="Non-secret key=value (repeat).")] = None,
     rate: Annotated[int | None, typer.Option(help="Posts per minute at most.")] = None,
 ) -> None:
