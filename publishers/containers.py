@@ -212,18 +212,19 @@ class ContainerPublisher:
     def publish(self, post: Post, image_urls: Sequence[str]) -> Receipt:
         """Publish `post` with photos at `image_urls`, resuming from the checkpoint."""
         state = self.checkpoint.load()
-        if state.get("text") != post.text:
-            state = {}  # a new caption: containers of another text are not this post
         container = state.get("container")
         if container:
             status, _ = self.status(str(container))
             if status == PUBLISHED:
+                # Out already, with the text it was made with (the caption may have changed).
                 return self._published(post, state)
             if status in DEAD:
                 logger.info(
                     "%s container %s is %s: new containers", self.api.platform, container, status
                 )
                 state = {}
+        if state.get("text") != post.text:
+            state = {}  # a new caption: containers of another text are not this post
         if not state.get("container"):
             state = self._make_containers(post, image_urls)
         container = str(state["container"])
@@ -285,7 +286,7 @@ class ContainerPublisher:
         if state.get("published"):
             media_id = str(state["published"])
             return self._receipt(media_id, state, self.permalink(media_id))
-        found = self.find_published(post.text)
+        found = self.find_published(str(state.get("text", post.text)))
         if found is None:
             raise UncertainError(
                 f"{self.api.platform} says container {state.get('container')} is published, but "

@@ -146,12 +146,13 @@ class FacebookPublisher(Publisher):
         earlier attempt may have made it."""
         del idempotency_key  # the checkpoint, kept per delivery, is what makes a resend safe
         state = self._checkpoint.load()
-        if state.get("text") != post.text:
-            state = {"text": post.text, "photos": []}
         if state.get("posting"):
-            found = self.find_post(post.text)
+            # With the text it was sent with (the caption may have changed since).
+            found = self.find_post(str(state.get("text", post.text)))
             if found is not None:
                 return self._receipt(str(found["id"]), state, found.get("permalink_url"))
+        if state.get("text") != post.text:
+            state = {"text": post.text, "photos": []}
         if len(post.images) > 1:
             photos: list[str] = list(state.get("photos") or [])
             for image in post.images[len(photos) :]:

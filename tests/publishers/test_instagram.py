@@ -3,6 +3,8 @@ dashboard by its signed URL, as Instagram does."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import update
 from sqlmodel import Session
@@ -269,3 +271,21 @@ def test_graph_errors_are_classified_by_code_and_subcode() -> None:
     assert kind(graph_error(100, "caption", subcode=2207010)) is PermanentError
     assert kind(graph_error(100, "bad param")) is PermanentError
     assert kind(Response(502, "<html>proxy</html>")) is RetryableError
+
+
+def test_a_caption_changed_after_a_lost_answer_does_not_post_again(meta: MetaWorld) -> None:
+    post = meta.post("instagram", meta.story(1))
+    publisher = instagram(meta)
+    checkpoint = MemoryCheckpoint()
+    publisher.use_checkpoint(checkpoint)
+    meta.graph.inject(
+        Response(502, "<html>bad gateway</html>", after_handling=True), path="/media_publish"
+    )
+    meta.graph.inject(throttled(4), path=f"{meta.graph.ig_user_id}/media", method="GET")
+    with pytest.raises(RetryableError):
+        publisher.publish(post, idempotency_key="d-19")
+    # The campaign team edits the caption before the retry: the post is out already.
+    edited = dataclasses.replace(post, text="Teks baru dari tim kampanye #AdilUntukBumi")
+    receipt = publisher.publish(edited, idempotency_key="d-19")
+    [(media_id, media)] = meta.graph.media.items()
+    assert receipt.remote_id == media_id and media["text"] == post.text
