@@ -3,9 +3,10 @@ reading of its error envelope `{"error": {"message", "type", "code", "error_subc
 "fbtrace_id"}}` and of its usage headers.
 
 PLATFORMS.md (Facebook Page, Instagram): codes 1 and 2 are transient; 4, 17, 32, 341, 613 and 9
-are throttling, retried when `X-Business-Use-Case-Usage` (or `X-App-Usage`) says access comes
-back; 190 is a token to renew and 10 or 200-299 a missing permission (both pause the channel);
-Instagram's 2207xxx subcodes say what was wrong with a photo or caption, in words a person reads.
+are throttling, retried when `X-Business-Use-Case-Usage` says access comes back; 368 (a
+temporary policy block) waits an hour; 190 is a token to renew and 10 or 200-299 a missing
+permission (both pause the channel); Instagram's 2207xxx subcodes say what was wrong with a
+photo or caption, in words a person reads.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 TRANSIENT_CODES = frozenset({1, 2})
 THROTTLING_CODES = frozenset({4, 9, 17, 32, 341, 613})
 TOKEN_CODES = frozenset({102, 190})
+POLICY_BLOCK_CODE = 368
 #: A throttled call without a usage estimate waits this long (Meta's windows are an hour).
 THROTTLE_SECONDS = 900.0
 #: Instagram's daily publishing cap: try again in an hour (the window moves).
@@ -114,6 +116,9 @@ def classify(
         return RetryableError(message, retry_after=RETRY_SUBCODES[subcode])
     if subcode in ACCOUNT_SUBCODES:
         return AuthError(message)
+    if code == POLICY_BLOCK_CODE:
+        # PLATFORMS.md: a temporary block for a policy violation; waiting is the only remedy.
+        return RetryableError(message, retry_after=CAP_SECONDS)
     if code in THROTTLING_CODES or status == 429:
         return RetryableError(message, retry_after=usage_wait_seconds(headers) or THROTTLE_SECONDS)
     if code in TOKEN_CODES or status == 401:

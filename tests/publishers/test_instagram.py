@@ -270,6 +270,8 @@ def test_graph_errors_are_classified_by_code_and_subcode() -> None:
     assert kind(graph_error(36003, "aspect", subcode=2207009)) is PermanentError
     assert kind(graph_error(100, "caption", subcode=2207010)) is PermanentError
     assert kind(graph_error(100, "bad param")) is PermanentError
+    assert kind(graph_error(506, "duplicate post")) is PermanentError
+    assert kind(graph_error(368, "temporarily blocked")) is RetryableError
     assert kind(Response(502, "<html>proxy</html>")) is RetryableError
 
 
