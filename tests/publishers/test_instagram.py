@@ -211,16 +211,22 @@ def test_a_lost_answer_to_media_publish_asks_the_container_and_finds_the_post(
 def test_a_timeout_on_media_publish_is_followed_by_a_status_question(meta: MetaWorld) -> None:
     post = meta.post("instagram", meta.story(1))
     publisher = instagram(meta)
-    publisher.client.timeout = (2.0, 0.3)
     checkpoint = MemoryCheckpoint()
     publisher.use_checkpoint(checkpoint)
-    meta.graph.inject(Response(200, {}, delay=1.0, after_handling=True), path="/media_publish")
+    # A first attempt makes the container (the photo fetch may be slow), then is throttled.
+    meta.graph.inject(throttled(4), path="/media_publish")
+    with pytest.raises(RetryableError):
+        publisher.publish(post, idempotency_key="d-16")
+    # The next: Meta publishes, but its answer comes after our read timeout.
+    publisher.client.timeout = (5.0, 1.0)
+    meta.graph.inject(Response(200, {}, delay=3.0, after_handling=True), path="/media_publish")
     receipt = publisher.publish(post, idempotency_key="d-16")
     assert receipt.remote_id in meta.graph.media
-    assert len(meta.graph.calls("/media_publish")) == 1
+    assert len(meta.graph.calls("/media_publish")) == 2 and len(meta.graph.media) == 1
     container = checkpoint.state["container"]
     status_reads = [r for r in meta.graph.requests if r.path.endswith(f"/{container}")]
-    assert len(status_reads) == 2  # before publishing, and after the timeout
+    # the first attempt's wait; the second's resume and wait; then the question after the timeout
+    assert len(status_reads) == 4
 
 
 def test_a_published_container_whose_post_is_not_found_is_unknown(meta: MetaWorld) -> None:
