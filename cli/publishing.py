@@ -235,7 +235,8 @@ def _parse_config(items: Sequence[str]) -> dict[str, Any]:
 def channel_add(
     name: str,
     kind: Annotated[
-        str, typer.Option(help="outbox, telegram_channel, mastodon, bluesky, wordpress")
+        str,
+        typer.Option(help="e.g. telegram_channel, mastodon or instagram (a wrong one lists all)"),
     ],
     config: Annotated[list[str] | None, typer.Option(help="Non-secret key=value (repeat).")] = None,
     rate: Annotated[int | None, typer.Option(help="Posts per minute at most.")] = None,

@@ -26,6 +26,8 @@ URL_FIELDS = (
     "bluesky_service",
     "bluesky_app_url",
     "wordpress_url",
+    "meta_graph_url",
+    "threads_graph_url",
     "public_base_url",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -95,6 +97,16 @@ class Settings(BaseSettings):
     wordpress_url: str | None = None
     wordpress_user: str | None = None
     wordpress_app_password: SecretStr | None = None
+    # Meta (README, "Channels: setup"): Instagram and Facebook Pages on the versioned Graph API
+    # (the current version when this was written: v26.0, 2026-07-29), Threads on its own host.
+    meta_graph_url: str = "https://graph.facebook.com/v26.0"
+    instagram_user_id: str | None = None
+    instagram_access_token: SecretStr | None = None
+    facebook_page_id: str | None = None
+    facebook_page_token: SecretStr | None = None
+    threads_graph_url: str = "https://graph.threads.net/v1.0"
+    threads_user_id: str | None = None
+    threads_access_token: SecretStr | None = None
     dispatch_interval_seconds: float = 5.0
     # A post still unsent this long after its time is reported to the moderators' group (0: off).
     late_post_alert_minutes: float = 15.0
