@@ -26,7 +26,6 @@ from core import taxonomy
 from core.db import make_engine, migrate
 from core.delivery_table import Delivery
 from core.models import Campaign, Channel, Contributor, Media, Notification, Submission
-from core.phash import BAND_COLUMNS, bands
 from pipeline import gazetteer
 from pipeline.duplicates import text_digest
 
@@ -190,7 +189,7 @@ def _media_rows(count: int, seed: int) -> Iterator[dict[str, Any]]:
                 "path": f"private/originals/{digest[:2]}/{digest}.jpg",
                 "width": 4000,
                 "height": 3000,
-                **_phash_columns(f"{rng.getrandbits(64):016x}"),
+                "phash": f"{rng.getrandbits(64):016x}",
                 "renditions": {},
                 "created_at": NOW,
             }
@@ -215,10 +214,6 @@ def _notification_rows(count: int, contributors: int, seed: int) -> Iterator[dic
             "created_at": at,
             "sent_at": None if waiting else at,
         }
-
-
-def _phash_columns(phash: str) -> dict[str, Any]:
-    return {"phash": phash, **dict(zip(BAND_COLUMNS, bands(phash), strict=True))}
 
 
 def _post_rows(count: int, stories: int, channels: int, seed: int) -> Iterator[dict[str, Any]]:

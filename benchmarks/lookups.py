@@ -7,7 +7,7 @@ a notification per story, every reviewed story carded) on SQLite (a temporary fi
 PostgreSQL (PESISIR_BENCH_DATABASE_URL, default the local `bench_lookups` database, which it
 EMPTIES).
 
-    PYTHONPATH=. python benchmarks/lookups.py [--stories 1000000] [--sqlite-only]
+    PYTHONPATH=. python benchmarks/lookups.py [--stories 1000000] [--sqlite-only | --postgres-only]
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from bot.moderation_cards import NEEDS_CARD_QUERY, STALE_CARD_QUERY
 from bot.notifier import NOTIFICATIONS, due_query
 from core.db import make_engine
 from core.models import Media, Submission
-from core.phash import set_phash
 from pipeline.duplicates import (
     _IGNORED_STATES,
     MIN_TEXT_CHARS,
@@ -129,7 +128,7 @@ def new_story(engine: Engine, phash: str, words: str) -> int:
         session.add(story)
         session.flush()
         media = Media(submission_id=story.id or 0, kind="photo")
-        set_phash(media, f"{int(phash, 16) ^ 0b101:016x}")
+        media.phash = f"{int(phash, 16) ^ 0b101:016x}"
         session.add(media)
         session.commit()
         assert story.id is not None
@@ -179,11 +178,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stories", type=int, default=1_000_000)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument("--baseline-repeat", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        print("SQLite")
-        run(f"sqlite:///{Path(folder) / 'bench.db'}", args.stories, args.baseline_repeat)
+    if not args.postgres_only:
+        with tempfile.TemporaryDirectory() as folder:
+            print("SQLite")
+            run(f"sqlite:///{Path(folder) / 'bench.db'}", args.stories, args.baseline_repeat)
     if not args.sqlite_only:
         print("PostgreSQL")
         url = os.environ.get("PESISIR_BENCH_DATABASE_URL", DEFAULT_PG)

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli import checks
-from cli.checks_telegram import check_telegram, check_webhook
-from core.config import Settings
 from core.logging_setup import redact
-from publishers.channel_health import Check, check_channels
+
+if TYPE_CHECKING:  # the checks import the bot and every channel: only when they run
+    from core.config import Settings
+    from publishers.channel_health import Check
 
 MARKS = {True: "✓", False: "✗", None: "–"}
 
 
 def run_checks() -> list[Check]:
     """Every check, in the order a volunteer fixes things; nothing is changed or posted."""
+    from cli import checks
+    from cli.checks_telegram import check_telegram, check_webhook
+    from publishers.channel_health import Check, check_channels
+
     settings, loaded = checks.load_settings()
     if settings is None:
         return [loaded]
@@ -40,6 +44,8 @@ def run_checks() -> list[Check]:
 
 def _redacted(check: Check, settings: Settings) -> Check:
     """A last guard: no secret setting's value ever reaches the output, whatever quoted it."""
+    from publishers.channel_health import Check
+
     secrets = settings.secret_values()
     hint = redact(check.hint, secrets) if check.hint else check.hint
     return Check(check.check, check.ok, redact(check.detail, secrets), hint)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import typer
 
 from cli import common
-from pipeline import ingest_waiting
 
 
 def ingest() -> None:
     """Run the pipeline on every story still in 'received' (after a crash, for example)."""
+    from pipeline import ingest_waiting
+
     settings = common.load_settings()
     engine = common.open_database(settings)
     done = ingest_waiting(engine, settings, older_than_seconds=0)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from cli import check as check_command
 from cli import common, media, publishing
@@ -23,7 +22,6 @@ from cli import reports as reports_cli
 from cli import run as run_command
 from cli import tag as tag_command
 from cli import web as web_command
-from core.db import describe_url
 from core.errors import ConfigError, PesisirError
 from core.logging_setup import redact
 
@@ -64,6 +62,8 @@ def demo(
 @app.command()
 def init() -> None:
     """Create or migrate the database (SQLite under PESISIR_DATA_DIR, or PESISIR_DATABASE_URL)."""
+    from core.db import describe_url
+
     settings = common.load_settings()
     common.prepare_database(settings)
     typer.echo(f"Database ready: {describe_url(settings.effective_database_url)}")
@@ -91,17 +91,20 @@ def main() -> None:
     except PesisirError as error:
         typer.echo(redact(f"pesisir: {error}"), err=True)
         sys.exit(1)
-    except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or type(error).__name__).strip()
-        typer.echo(
-            redact(
-                f"pesisir: the database failed: {reason.splitlines()[0] if reason else error}. "
-                "Check PESISIR_DATABASE_URL or PESISIR_DATA_DIR, then run pesisir check"
-            ),
-            err=True,
-        )
-        sys.exit(2)
     except Exception as error:  # the last line of defence on a terminal
+        # SQLAlchemy is imported here, not at start-up: most commands' help needs none of it.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(error, SQLAlchemyError):
+            reason = str(getattr(error, "orig", None) or type(error).__name__).strip()
+            typer.echo(
+                redact(
+                    f"pesisir: the database failed: {reason.splitlines()[0] if reason else error}"
+                    ". Check PESISIR_DATABASE_URL or PESISIR_DATA_DIR, then run pesisir check"
+                ),
+                err=True,
+            )
+            sys.exit(2)
         logging.getLogger("pesisir").debug("unexpected error", exc_info=True)
         typer.echo(
             redact(

@@ -8,9 +8,6 @@ from typing import Annotated
 
 import typer
 
-from pipeline.exif import read_metadata
-from pipeline.images import process_many
-
 media_app = typer.Typer(help="Photos: safe renditions for the channels.", no_args_is_help=True)
 
 FilesArg = Annotated[list[Path], typer.Argument(help="Photo files (any name; read by content).")]
@@ -19,6 +16,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per file,
 
 def exif(files: FilesArg, as_json: JsonOpt = False) -> None:
     """Print what each photo says: size, orientation, GPS, capture time, camera."""
+    from pipeline.exif import read_metadata
+
     for path in files:
         meta = read_metadata(path)
         if as_json:
@@ -43,6 +42,8 @@ def process(
     as_json: JsonOpt = False,
 ) -> None:
     """Write web, feed, square and thumb renditions (no metadata) of each photo into OUT/<name>/."""
+    from pipeline.images import process_many
+
     for result in process_many(files, out):
         if as_json:
             typer.echo(json.dumps(result.as_json(), ensure_ascii=False))

@@ -14,21 +14,22 @@ import getpass
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlmodel import Session
 
 from cli import common
 from core.clock import format_duration
-from core.db import session_scope
 from core.errors import PesisirError
 from core.i18n import t
-from core.projections import HistoryLine, ModeratorStory, moderator_story
-from core.stories import find_story
-from moderation import RejectReason, actions, queue
-from moderation.actions import Action
-from pipeline import search_places
+from core.states import RejectReason
+
+if TYPE_CHECKING:  # imported where used: `--help` loads no database library
+    from sqlmodel import Session
+
+    from core.projections import HistoryLine, ModeratorStory
+    from moderation import actions
+    from moderation.actions import Action
 
 queue_app = typer.Typer(help="The review queue.", no_args_is_help=True)
 
@@ -52,6 +53,8 @@ def cli_actor() -> str:
 @contextmanager
 def _session() -> Iterator[Session]:
     """A committed session; a known error becomes a one-line message and exit code 1."""
+    from core.db import session_scope
+
     engine = common.open_database(common.load_settings())
     try:
         with session_scope(engine) as session:
@@ -82,6 +85,8 @@ def queue_list(  # noqa: PLR0917 - Typer maps each parameter to an option
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON array")] = False,
 ) -> None:
     """Stories waiting for a moderator (or in the given state), oldest first, a page at a time."""
+    from moderation import queue
+
     wanted = queue.StoryFilter(status=status, theme=theme, place=place, search=search)
     with _session() as session:
         page = queue.list_page(session, wanted, limit=limit, after=after)
@@ -107,6 +112,8 @@ def queue_list(  # noqa: PLR0917 - Typer maps each parameter to an option
 
 def _details(story: ModeratorStory) -> dict[str, Any]:
     """A story in full as JSON-ready fields (no coordinates, no Telegram ids)."""
+    from moderation import actions
+
     return {
         "ref": story.ref,
         "state": story.state,
@@ -177,6 +184,9 @@ def queue_show(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """One story in full: text, themes with evidence, place, flags, consent, contributor."""
+    from core.projections import moderator_story
+    from core.stories import find_story
+
     with _session() as session:
         data = _details(moderator_story(session, find_story(session, ref)))
     if as_json:
@@ -234,6 +244,9 @@ def apply_action(
     ref: str, action: Action, payload: dict[str, Any] | None = None, version: int | None = None
 ) -> actions.Outcome:
     """Do one moderator's action from the terminal, as the card and the web do."""
+    from core.stories import find_story
+    from moderation import actions
+
     with _session() as session:
         story = find_story(session, ref)
         assert story.id is not None
@@ -249,6 +262,8 @@ def apply_action(
 
 def approve(ref: Ref, version: Version = None) -> None:
     """Approve a story for publication; the contributor is told."""
+    from moderation.actions import Action
+
     outcome = apply_action(ref, Action.APPROVE, version=version)
     typer.echo(f"{outcome.ref} approved.")
 
@@ -265,6 +280,8 @@ def reject(
     version: Version = None,
 ) -> None:
     """Reject a story with a reason; the contributor is told."""
+    from moderation.actions import Action
+
     outcome = apply_action(ref, Action.REJECT, {"reason": reason, "note": note}, version)
     typer.echo(f"{outcome.ref} rejected ({reason}).")
 
@@ -275,6 +292,8 @@ def ask(
     version: Version = None,
 ) -> None:
     """Ask the contributor a question; the story waits for the answer."""
+    from moderation.actions import Action
+
     outcome = apply_action(ref, Action.ASK, {"question": question}, version)
     typer.echo(f"{outcome.ref}: question sent; it waits for the answer ({outcome.state}).")
 
@@ -285,12 +304,16 @@ def edit(
     version: Version = None,
 ) -> None:
     """Set the public text of a story."""
+    from moderation.actions import Action
+
     outcome = apply_action(ref, Action.EDIT_TEXT, {"text": text}, version)
     typer.echo(f"{outcome.ref}: public text saved.")
 
 
 def accept_transcript(ref: Ref, version: Version = None) -> None:
     """Use a voice story's automatic transcript as its public text (after listening to it)."""
+    from moderation.actions import Action
+
     outcome = apply_action(ref, Action.ACCEPT_TRANSCRIPT, version=version)
     typer.echo(f"{outcome.ref}: the automatic transcript is now the public text.")
 
@@ -304,6 +327,9 @@ def themes(
     version: Version = None,
 ) -> None:
     """Add or remove themes of a story."""
+    from core.stories import find_story
+    from moderation.actions import Action
+
     with _session() as session:
         story = find_story(session, ref)
         current = [str(theme.get("slug")) for theme in story.themes]
@@ -319,6 +345,9 @@ def place(
     version: Version = None,
 ) -> None:
     """Set the public place of a story (the gazetteer's best match, else the name as typed)."""
+    from moderation.actions import Action
+    from pipeline import search_places
+
     found = search_places(name, limit=1)
     chosen = (
         {"place_id": found[0].id, "name": found[0].name, "kind": found[0].kind}
@@ -337,6 +366,8 @@ def anonymise(
     version: Version = None,
 ) -> None:
     """Publish a story without the contributor's name, even if they chose to be named."""
+    from moderation.actions import Action
+
     outcome = apply_action(ref, Action.ANONYMISE, {"value": not undo}, version)
     typer.echo(f"{outcome.ref}: {'named as chosen' if undo else 'published anonymously'}.")
 
@@ -347,6 +378,8 @@ def pin(
     version: Version = None,
 ) -> None:
     """Pin an approved story to be quoted in policy briefs (`pesisir brief`)."""
+    from moderation.actions import Action
+
     outcome = apply_action(ref, Action.PIN, {"value": not undo}, version)
     typer.echo(f"{outcome.ref}: {'unpinned' if undo else 'pinned for policy briefs'}.")
 
@@ -357,12 +390,16 @@ def quarantine(
     version: Version = None,
 ) -> None:
     """Hold a story aside (spam, unsafe) until a moderator looks again."""
+    from moderation.actions import Action
+
     outcome = apply_action(ref, Action.QUARANTINE, {"reason": reason}, version)
     typer.echo(f"{outcome.ref} quarantined.")
 
 
 def release(ref: Ref, version: Version = None) -> None:
     """Bring a quarantined or rejected story back to review."""
+    from moderation.actions import Action
+
     outcome = apply_action(ref, Action.RELEASE, version=version)
     typer.echo(f"{outcome.ref} is back in review.")
 
@@ -372,6 +409,9 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON array")] = False,
 ) -> None:
     """A story's history: who did what, when, with before and after."""
+    from core.projections import moderator_story
+    from core.stories import find_story
+
     with _session() as session:
         story = moderator_story(session, find_story(session, ref))
         rows = [_history_row(line) for line in story.history]

@@ -12,38 +12,20 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlmodel import Session
 
 from cli import common
 from core.clock import format_local, parse_day, parse_local_time
-from core.config import Settings
-from core.db import session_scope
 from core.errors import InvalidInput, PesisirError
-from core.models import Campaign, Channel
 from core.states import DeliveryState
-from core.stories import find_story
-from publishers.calendar import calendar, story_posts
-from publishers.campaigns import (
-    create_campaign,
-    ensure_default_campaign,
-    format_slots,
-    get_campaign,
-    list_campaigns,
-    set_paused,
-)
-from publishers.channels_config import (
-    add_channel,
-    get_channel,
-    list_channels,
-    pause_channel,
-    resume_channel,
-)
-from publishers.deliveries import resolve
-from publishers.scheduling import autofill, cancel_post, move_post, schedule_story, unschedule
-from publishers.worker import run_worker
+
+if TYPE_CHECKING:  # imported where used: `--help` loads no database library
+    from sqlmodel import Session
+
+    from core.config import Settings
+    from core.models import Campaign, Channel
 
 campaign_app = typer.Typer(
     help="Campaigns: hashtags, dates, channels, time slots.", no_args_is_help=True
@@ -63,6 +45,8 @@ def _actor() -> str:
 @contextmanager
 def _session() -> Iterator[tuple[Session, Settings]]:
     """A committed session; known errors become a kind message and exit code 1."""
+    from core.db import session_scope
+
     settings = common.load_settings()
     engine = common.open_database(settings)
     try:
@@ -84,6 +68,8 @@ def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
 
 
 def _campaign_dict(campaign: Campaign) -> dict[str, Any]:
+    from publishers.campaigns import format_slots
+
     return {
         "slug": campaign.slug,
         "name": campaign.name,
@@ -137,6 +123,8 @@ def campaign_create(  # noqa: PLR0917 - Typer maps each parameter to an option
     ] = False,
 ) -> None:
     """Create a campaign (or, with --default, the #AdilUntukBumi demo campaign)."""
+    from publishers.campaigns import create_campaign, ensure_default_campaign, format_slots
+
     with _session() as (session, settings):
         if default:
             made = ensure_default_campaign(session, channels=channel or ["outbox"])
@@ -162,6 +150,8 @@ def campaign_create(  # noqa: PLR0917 - Typer maps each parameter to an option
 @campaign_app.command("list")
 def campaign_list(as_json: JsonOption = False) -> None:
     """List campaigns."""
+    from publishers.campaigns import list_campaigns
+
     with _session() as (session, _settings):
         found = [_campaign_dict(c) for c in list_campaigns(session)]
     if as_json:
@@ -186,6 +176,9 @@ def campaign_list(as_json: JsonOption = False) -> None:
 @campaign_app.command("show")
 def campaign_show(slug: str, as_json: JsonOption = False) -> None:
     """Show one campaign and its upcoming posts."""
+    from publishers.calendar import calendar
+    from publishers.campaigns import get_campaign
+
     with _session() as (session, _settings):
         campaign = get_campaign(session, slug)
         info = _campaign_dict(campaign)
@@ -208,6 +201,8 @@ def campaign_show(slug: str, as_json: JsonOption = False) -> None:
 @campaign_app.command("pause")
 def campaign_pause(slug: str) -> None:
     """Pause a campaign: nothing of it is scheduled or sent until resumed."""
+    from publishers.campaigns import set_paused
+
     with _session() as (session, _settings):
         set_paused(session, slug, True)
     typer.echo(f"Campaign {slug} paused.")
@@ -216,6 +211,8 @@ def campaign_pause(slug: str) -> None:
 @campaign_app.command("resume")
 def campaign_resume(slug: str) -> None:
     """Resume a paused campaign."""
+    from publishers.campaigns import set_paused
+
     with _session() as (session, _settings):
         set_paused(session, slug, False)
     typer.echo(f"Campaign {slug} resumed.")
@@ -238,12 +235,15 @@ def _parse_config(items: Sequence[str]) -> dict[str, Any]:
 def channel_add(
     name: str,
     kind: Annotated[
-        str, typer.Option(help="outbox, telegram_channel, mastodon, bluesky, wordpress, x")
+        str,
+        typer.Option(help="e.g. telegram_channel, mastodon or instagram (a wrong one lists all)"),
     ],
     config: Annotated[list[str] | None, typer.Option(help="Non-secret key=value (repeat).")] = None,
     rate: Annotated[int | None, typer.Option(help="Posts per minute at most.")] = None,
 ) -> None:
     """Add a channel. Secrets (tokens, passwords) go in PESISIR_* settings, never here."""
+    from publishers.channels_config import add_channel
+
     with _session() as (session, _settings):
         made = add_channel(
             session, name=name, kind=kind, config=_parse_config(config or []), rate_per_minute=rate
@@ -256,6 +256,8 @@ def channel_add(
 @channel_app.command("list")
 def channel_list(as_json: JsonOption = False) -> None:
     """List channels."""
+    from publishers.channels_config import list_channels
+
     with _session() as (session, _settings):
         found = [_channel_dict(c) for c in list_channels(session)]
     if as_json:
@@ -279,6 +281,8 @@ def channel_list(as_json: JsonOption = False) -> None:
 @channel_app.command("pause")
 def channel_pause(name: str, reason: Annotated[str | None, typer.Option()] = None) -> None:
     """Pause a channel: its posts wait."""
+    from publishers.channels_config import pause_channel
+
     with _session() as (session, _settings):
         pause_channel(session, name, reason, actor=_actor())
     typer.echo(f"Channel {name} paused.")
@@ -287,6 +291,8 @@ def channel_pause(name: str, reason: Annotated[str | None, typer.Option()] = Non
 @channel_app.command("resume")
 def channel_resume(name: str) -> None:
     """Resume a channel (after fixing its credentials, for example)."""
+    from publishers.channels_config import get_channel, resume_channel
+
     with _session() as (session, _settings):
         get_channel(session, name)
         resume_channel(session, name, actor=_actor())
@@ -308,6 +314,11 @@ def schedule(
     channel: Annotated[list[str] | None, typer.Option(help="Only these channels (repeat).")] = None,
 ) -> None:
     """Schedule an approved story in a campaign."""
+    from core.stories import find_story
+    from publishers.calendar import calendar, story_posts
+    from publishers.campaigns import get_campaign
+    from publishers.scheduling import schedule_story
+
     with _session() as (session, _settings):
         target = get_campaign(session, campaign)
         when = parse_local_time(at, target.timezone) if at else None
@@ -335,6 +346,9 @@ def unschedule_command(
     channel: Annotated[list[str] | None, typer.Option(help="Only these channels.")] = None,
 ) -> None:
     """Cancel a story's pending posts; it goes back to approved when none are left."""
+    from core.stories import find_story
+    from publishers.scheduling import unschedule
+
     with _session() as (session, _settings):
         story = find_story(session, ref)
         count = unschedule(
@@ -356,6 +370,10 @@ def autofill_command(
     as_json: JsonOption = False,
 ) -> None:
     """Spread approved stories over a campaign's empty slots, oldest first, mixing themes."""
+    from publishers.calendar import calendar
+    from publishers.campaigns import get_campaign
+    from publishers.scheduling import autofill
+
     with _session() as (session, _settings):
         target = get_campaign(session, campaign)
         made = autofill(session, campaign, horizon_days=days, actor=_actor())
@@ -383,6 +401,8 @@ def posts_list(
     as_json: JsonOption = False,
 ) -> None:
     """The calendar: every post with its local time, story, campaign, channel, state and link."""
+    from publishers.calendar import calendar
+
     with _session() as (session, settings):
         rows = calendar(session, timezone=settings.timezone, status=status, campaign_slug=campaign)
     if as_json:
@@ -416,6 +436,8 @@ def posts_list(
 
 
 def _resolve(delivery_id: int, target: DeliveryState, url: str | None = None) -> None:
+    from publishers.deliveries import resolve
+
     with _session() as (session, _settings):
         resolve(session, delivery_id, target, actor=_actor(), url=url)
     typer.echo(f"Post #{delivery_id} is now {target.value}.")
@@ -441,6 +463,8 @@ def posts_move(
     at: Annotated[str, typer.Option(help="Local time '2026-11-25 09:00' or ISO with offset.")],
 ) -> None:
     """Move a waiting post to another time (the campaign's dates apply)."""
+    from publishers.scheduling import move_post
+
     with _session() as (session, settings):
         when = parse_local_time(at, settings.timezone)
         moved = move_post(session, delivery_id=delivery_id, at=when, actor=_actor())
@@ -452,6 +476,8 @@ def posts_move(
 @posts_app.command("cancel")
 def posts_cancel(delivery_id: int) -> None:
     """Cancel a post that is pending, failed or unknown."""
+    from publishers.scheduling import cancel_post
+
     with _session() as (session, _settings):
         cancel_post(session, delivery_id=delivery_id, actor=_actor())
     typer.echo(f"Post #{delivery_id} is now cancelled.")
@@ -465,6 +491,8 @@ def worker(
     worker_id: Annotated[str | None, typer.Option("--id", help="Name in claimed_by.")] = None,
 ) -> None:
     """Run dispatch alone (no bot) until Ctrl-C or SIGTERM; several may run on PostgreSQL."""
+    from publishers.worker import run_worker
+
     settings = common.load_settings()
     engine = common.prepare_database(settings)
     name = worker_id or f"{socket.gethostname()}-{os.getpid()}"

@@ -11,24 +11,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli import common
-from core.config import Settings
 from core.errors import ConfigError, PesisirError
-from reports import (
-    BriefRequest,
-    ExportFormat,
-    ExportRequest,
-    Selection,
-    render_brief,
-    select_stories,
-    write_export,
-)
-from reports.export import count
-from reports.selection import parse_day
+
+if TYPE_CHECKING:  # `reports` loads the models: only when a command runs, not for `--help`
+    from core.config import Settings
+    from reports import Selection
 
 From = Annotated[
     str | None,
@@ -64,6 +56,9 @@ def _selection(
     place: str | None,
     states: list[str] | None = None,
 ) -> Selection:
+    from reports import select_stories
+    from reports.selection import parse_day
+
     return select_stories(
         start=parse_day(start, "--from"),
         end=parse_day(end, "--to"),
@@ -108,9 +103,7 @@ def _part_file(out: Path) -> Iterator[IO[bytes]]:
 
 
 def export(  # noqa: PLR0917 - Typer maps each parameter to an option
-    format: Annotated[
-        ExportFormat, typer.Option("--format", help="csv, geojson or xlsx")
-    ] = ExportFormat.CSV,
+    format: Annotated[str, typer.Option("--format", help="csv, geojson or xlsx")] = "csv",
     hxl: Annotated[
         bool, typer.Option("--hxl", help="add the HXL hashtag row (csv and xlsx), for HDX tools")
     ] = False,
@@ -131,7 +124,17 @@ def export(  # noqa: PLR0917 - Typer maps each parameter to an option
 ) -> None:
     """Export stories as open data: public fields only, never a name not chosen, never a point
     finer than the kelurahan/desa."""
-    if format == ExportFormat.XLSX and out is None and sys.stdout.isatty():
+    from reports import ExportFormat, ExportRequest, write_export
+    from reports.export import count
+
+    try:
+        chosen = ExportFormat(format.lower())
+    except ValueError:
+        known = ", ".join(f"'{kind.value}'" for kind in ExportFormat)
+        raise typer.BadParameter(
+            f"{format!r} is not one of {known}", param_hint="--format"
+        ) from None
+    if chosen == ExportFormat.XLSX and out is None and sys.stdout.isatty():
         typer.echo(
             "error: an XLSX file cannot be shown in a terminal; add --out stories.xlsx "
             "(or redirect: > stories.xlsx)",
@@ -141,7 +144,7 @@ def export(  # noqa: PLR0917 - Typer maps each parameter to an option
     with _kindly():
         settings = common.load_settings()
         request = ExportRequest(
-            format,
+            chosen,
             _selection(settings, start=start, end=end, theme=theme, place=place, states=state),
             hxl=hxl,
         )
@@ -152,7 +155,7 @@ def export(  # noqa: PLR0917 - Typer maps each parameter to an option
             stream.flush()
     where = str(out) if out is not None else "standard output"
     noun = "story" if written == 1 else "stories"
-    typer.echo(f"{written:,} {noun} exported ({format.value}) to {where}.", err=True)
+    typer.echo(f"{written:,} {noun} exported ({chosen.value}) to {where}.", err=True)
 
 
 def brief(  # noqa: PLR0917 - Typer maps each parameter to an option
@@ -165,6 +168,8 @@ def brief(  # noqa: PLR0917 - Typer maps each parameter to an option
 ) -> None:
     """A policy brief (PDF, A4) of the stories moderators approved in a period: numbers,
     themes, places, the trend, quotes, methods and limits."""
+    from reports import BriefRequest, render_brief
+
     with _kindly():
         settings = common.load_settings()
         selection = _selection(settings, start=start, end=end, theme=theme, place=place)

@@ -9,13 +9,8 @@ from typing import Annotated
 
 import typer
 
-from bot.app import run as run_bot
-from bot.app import webhook_problem
 from cli import common
-from cli.checks_telegram import BOTFATHER_HINT, token_refused
-from cli.web import web_beside
 from core.errors import ConfigError
-from publishers.worker import dispatch_job
 
 
 def run(
@@ -28,6 +23,12 @@ def run(
     ] = True,
 ) -> None:
     """Run the Telegram bot until interrupted (needs PESISIR_TELEGRAM_TOKEN), with dispatch."""
+    from bot.app import run as run_bot
+    from bot.app import webhook_problem
+    from cli.checks_telegram import BOTFATHER_HINT, token_refused
+    from cli.web import web_beside
+    from publishers.worker import dispatch_job
+
     settings = common.load_settings()
     if settings.telegram_token is None:
         typer.echo(

@@ -10,9 +10,6 @@ from typing import Annotated, Any, BinaryIO
 
 import typer
 
-from core import taxonomy
-from pipeline.tagging import tag_text
-
 #: The longest input line read (a story is a few thousand characters): a longer one gets an
 #: error object and is skipped without being held in memory.
 MAX_LINE_BYTES = 1_000_000
@@ -48,6 +45,8 @@ def _line_result(raw: bytes | None, number: int) -> dict[str, Any]:
     text = item.get("text")
     if not isinstance(text, str):
         return {"id": item.get("id"), "line": number, "error": "missing or non-string 'text'"}
+    from pipeline.tagging import tag_text  # the model loads once, on the first line
+
     return {"id": item.get("id"), **tag_text(text).public_dict()}
 
 
@@ -76,6 +75,8 @@ def _parse_point(value: str) -> tuple[float, float]:
 
 
 def _human(result: dict[str, Any]) -> str:
+    from core import taxonomy
+
     themes = ", ".join(
         f"{taxonomy.label(t['slug'], 'id')} ({t['score']:.2f}: {', '.join(t['evidence'])})"
         for t in result["themes"]
@@ -114,5 +115,7 @@ def tag(
         _tag_lines(jsonl)
         return
     assert text is not None
+    from pipeline.tagging import tag_text
+
     result = tag_text(text, chat_point=chat_point).public_dict()
     typer.echo(json.dumps(result, ensure_ascii=False) if as_json else _human(result))

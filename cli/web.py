@@ -8,20 +8,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from fastapi import FastAPI
-from sqlalchemy.engine import Engine
 
 from cli import common
-from cli.moderation import cli_actor
-from core.config import Settings
-from core.db import session_scope
 from core.errors import ConfigError, PesisirError
-from moderation import access
-from web import create_app
-from web.server import serve, serving
+
+if TYPE_CHECKING:  # the dashboard's modules load when it is served, not for `--help`
+    from fastapi import FastAPI
+    from sqlalchemy.engine import Engine
+
+    from core.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +31,8 @@ web_app = typer.Typer(
 
 def _app_or_exit(settings: Settings, engine: Engine) -> FastAPI:
     """The dashboard app, or a one-line error naming the setting to fix."""
+    from web import create_app
+
     try:
         return create_app(settings, engine)
     except ConfigError as error:
@@ -51,6 +51,8 @@ def web(
         return
     settings = common.load_settings()
     engine = common.open_database(settings)
+    from web.server import serve
+
     app = _app_or_exit(settings, engine)
     bind_host, bind_port = host or settings.web_host, port or settings.web_port or 8000
     typer.echo(f"Dashboard on http://{bind_host}:{bind_port} (Ctrl-C stops it)")
@@ -63,6 +65,10 @@ def link(
     role: Annotated[str, typer.Option(help="moderator, campaign, admin or viewer")] = "admin",
 ) -> None:
     """Print a one-time login link for NAME with ROLE (made or updated); the URL comes last."""
+    from cli.moderation import cli_actor
+    from core.db import session_scope
+    from moderation import access
+
     settings = common.load_settings()
     engine = common.open_database(settings)
     try:
@@ -85,6 +91,8 @@ def web_beside(settings: Settings, engine: Engine) -> Iterator[None]:
     if settings.web_port is None:
         yield
         return
+    from web.server import serving
+
     app = _app_or_exit(settings, engine)
     with serving(app, settings.web_host, settings.web_port) as url:
         logger.info("dashboard on %s", url)

@@ -26,6 +26,8 @@ URL_FIELDS = (
     "bluesky_service",
     "bluesky_app_url",
     "wordpress_url",
+    "meta_graph_url",
+    "threads_graph_url",
     "x_api_url",
     "public_base_url",
 )
@@ -96,6 +98,16 @@ class Settings(BaseSettings):
     wordpress_url: str | None = None
     wordpress_user: str | None = None
     wordpress_app_password: SecretStr | None = None
+    # Meta (README, "Channels: setup"): Instagram and Facebook Pages on the versioned Graph API
+    # (the current version when this was written: v26.0, 2026-07-29), Threads on its own host.
+    meta_graph_url: str = "https://graph.facebook.com/v26.0"
+    instagram_user_id: str | None = None
+    instagram_access_token: SecretStr | None = None
+    facebook_page_id: str | None = None
+    facebook_page_token: SecretStr | None = None
+    threads_graph_url: str = "https://graph.threads.net/v1.0"
+    threads_user_id: str | None = None
+    threads_access_token: SecretStr | None = None
     # X (API v2, OAuth 1.0a user context): the app's API key and secret, and the access token
     # and secret of the account that posts, generated after the app got "Read and write".
     x_api_url: str = "https://api.x.com"

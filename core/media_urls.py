@@ -8,8 +8,10 @@ the file, that the story still allows it (consent, not withdrawn).
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
 from itsdangerous import BadData, URLSafeSerializer
 
@@ -58,3 +60,30 @@ def media_url(settings: Settings, relative: str, *, now: datetime | None = None)
         )
     expires = (now or utcnow()) + timedelta(hours=settings.media_url_hours)
     return f"{settings.public_base_url.rstrip('/')}/m/{sign(settings, relative, expires=expires)}"
+
+
+def public_address_problem(base_url: str | None) -> str | None:
+    """Why platforms on the internet cannot fetch from `base_url` (unset, localhost, a private
+    or loopback address, a name without a domain); None when it looks public.
+
+    Read from the address itself, without asking DNS: a name that resolves privately is found
+    out by the platform's first fetch (Instagram's 2207052)."""
+    if not base_url:
+        return "PESISIR_PUBLIC_BASE_URL is not set"
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme not in ("http", "https") or not host:
+        return f"PESISIR_PUBLIC_BASE_URL {base_url} is not a web address"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost" or host.endswith(_PRIVATE_SUFFIXES) or "." not in host:
+            return f"PESISIR_PUBLIC_BASE_URL {base_url} names a host only this network knows"
+        return None
+    if not address.is_global:
+        return f"PESISIR_PUBLIC_BASE_URL {base_url} is a private or loopback address"
+    return None
+
+
+#: Names that never resolve on the internet (RFC 6761, RFC 6762, RFC 8375 and common practice).
+_PRIVATE_SUFFIXES = (".localhost", ".local", ".lan", ".internal", ".home.arpa", ".test")

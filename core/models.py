@@ -22,7 +22,7 @@ from core.db_types import (
     json_nullable_column,
     ts_column,
 )
-from core.phash import BAND_COLUMNS
+from core.phash import QUARTERS, quarter_sql
 
 
 class Contributor(SQLModel, table=True):
@@ -63,6 +63,8 @@ class Submission(SQLModel, table=True):
     __table_args__ = (
         _partial("ix_submissions_needs_card", ("id",), NEEDS_CARD),
         _partial("ix_submissions_stale_card", ("id",), STALE_CARD),
+        # The map's counts by period, state, place and main theme, from this index alone.
+        Index("ix_submissions_map", "submitted_at", "state", "place_id", "main_theme"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -95,6 +97,9 @@ class Submission(SQLModel, table=True):
     exact_lon: float | None = None  # private
 
     themes: list[dict[str, Any]] = json_column([])  # [{slug, score, evidence: [..]}]
+    # The first theme's slug, kept by a database trigger from `themes` (migration 0010): never
+    # set it; the map counts by it.
+    main_theme: str | None = Field(default=None, max_length=64)
     flags: list[dict[str, Any]] = json_column([])  # [{kind, span, detail}]
     spam_score: float | None = None
     duplicate_of_id: int | None = Field(default=None, foreign_key="submissions.id")
@@ -133,8 +138,12 @@ class Media(SQLModel, table=True):
     __tablename__ = "media"
     __table_args__ = (
         UniqueConstraint("submission_id", "file_unique_id"),
-        # One per band, covering the hash and its story: candidates come from the index alone.
-        *(Index(f"ix_media_{band}", band, "phash", "submission_id") for band in BAND_COLUMNS),
+        # One per quarter of the perceptual hash, covering the hash and its story (core.phash):
+        # near-duplicate candidates come from the indexes alone.
+        *(
+            Index(f"ix_media_phash_q{n}", text(quarter_sql(n, "phash")), "phash", "submission_id")
+            for n in range(QUARTERS)
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -162,15 +171,6 @@ class Media(SQLModel, table=True):
     gps_lon: float | None = None  # private
     exif: dict[str, Any] | None = json_nullable_column()  # private: what the original says
     phash: str | None = Field(default=None, index=True, max_length=32)
-    # The hash in 7 bands (core.phash, set only by `set_phash`): near-duplicates by index.
-    # (BAND_COLUMNS names them: the indexes above.)
-    phash_band0: int | None = None
-    phash_band1: int | None = None
-    phash_band2: int | None = None
-    phash_band3: int | None = None
-    phash_band4: int | None = None
-    phash_band5: int | None = None
-    phash_band6: int | None = None
     renditions: dict[str, Any] = json_column({})  # name -> {path, width, height, bytes}
     error: str | None = None  # why the pipeline refused it
 

@@ -1,32 +1,34 @@
-"""Perceptual hashes split into bands, so near-duplicate photos are found through an index.
+"""Near-duplicate photos through an index: a perceptual hash in four quarters.
 
-Two 64-bit hashes within 6 differing bits agree exactly on at least one of 7 bands (pigeonhole:
-6 differing bits touch at most 6 of them), so "nearly the same photo" becomes "the same value in
-one of 7 indexed columns", then an exact count of differing bits on those few candidates
-(multi-index hashing). The bands are stored beside the hash on `media` and set only here.
+A 64-bit hash is kept as 16 hex digits; each quarter (4 digits, 16 bits) has an expression index
+`substr(phash, start, 4)` beside the hash and the story (migration 0009), so no extra column
+holds it. Two hashes within 6 differing bits differ in at most one bit of at least one quarter
+(pigeonhole: two or more in every quarter would make 8), so the candidates are the photos whose
+quarter equals one of 17 values (the quarter itself and its 16 one-bit neighbours) in one of
+four indexes: 68 index probes that read a few thousand rows of a million stories, never the
+table. The exact count of differing bits then decides (multi-index hashing).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-#: Bits of each band, 7 bands covering the 64 bits.
-BAND_BITS = (10, 9, 9, 9, 9, 9, 9)
-BAND_COLUMNS = tuple(f"phash_band{number}" for number in range(len(BAND_BITS)))
-
-
-def bands(phash: str) -> tuple[int, ...]:
-    """The band values of a 16-hex-digit perceptual hash."""
-    value, found, shift = int(phash, 16), [], 64
-    for bits in BAND_BITS:
-        shift -= bits
-        found.append((value >> shift) & ((1 << bits) - 1))
-    return tuple(found)
+#: Hex digits of the hash in each indexed quarter, and how many quarters there are.
+QUARTER_DIGITS = 4
+QUARTERS = 4
+#: Bits in which a quarter of a near-duplicate may still differ (see the module docstring).
+QUARTER_RADIUS = 1
 
 
-def set_phash(media: Any, phash: str | None) -> None:
-    """Set a media row's perceptual hash and its bands (None clears both)."""
-    media.phash = phash
-    values = bands(phash) if phash else (None,) * len(BAND_COLUMNS)
-    for column, value in zip(BAND_COLUMNS, values, strict=True):
-        setattr(media, column, value)
+def quarter_sql(number: int, column: str = "media.phash") -> str:
+    """The SQL of one quarter, written exactly as its index is (SQLite matches it by text)."""
+    return f"substr({column}, {number * QUARTER_DIGITS + 1}, {QUARTER_DIGITS})"
+
+
+def quarter_probes(phash: str) -> list[tuple[int, list[str]]]:
+    """For each quarter of a hash: the values a near-duplicate's same quarter may have."""
+    probes = []
+    for number in range(QUARTERS):
+        start = number * QUARTER_DIGITS
+        value = int(phash[start : start + QUARTER_DIGITS], 16)
+        flipped = [value ^ (1 << bit) for bit in range(QUARTER_DIGITS * 4)]
+        probes.append((number, [f"{v:0{QUARTER_DIGITS}x}" for v in (value, *flipped)]))
+    return probes

@@ -161,3 +161,14 @@ class PromptKind(StrEnum):
     PLACE = "place"  # a place name
     EDIT_TEXT = "edit_text"  # the public text
     SCHEDULE_TIME = "schedule_time"  # a local time to schedule at
+
+
+class RejectReason(StrEnum):
+    """Why a story is not published (catalog `moderation.reason.<code>`, `notify.reason.<code>`)."""
+
+    NOT_CLIMATE = "not_climate"
+    PHOTO_UNCLEAR = "photo_unclear"
+    DUPLICATE = "duplicate"
+    COULD_ENDANGER = "could_endanger"
+    CANNOT_VERIFY = "cannot_verify"
+    OTHER = "other"

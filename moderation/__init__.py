@@ -8,9 +8,10 @@ story published, the pipeline routing it to review) moves stories.
 """
 
 from core.lifecycle import transition
+from core.states import RejectReason
 from moderation.actions import Action, Outcome, apply, available_actions, check_version
 from moderation.answers import answer_pending_question
-from moderation.decisions import LATE_PHOTO_FLAG, Conflict, RejectReason, actor_name
+from moderation.decisions import LATE_PHOTO_FLAG, Conflict, actor_name
 from moderation.permissions import is_moderator
 from moderation.withdrawal import withdraw_and_erase
 

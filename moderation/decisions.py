@@ -7,7 +7,6 @@ else acted first, `Conflict` (a `StaleVersion`) says who and what. Callers commi
 from __future__ import annotations
 
 import logging
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import desc, update
@@ -19,7 +18,7 @@ from core.errors import InvalidInput, InvalidTransition, StaleVersion
 from core.lifecycle import transition
 from core.models import AuditEvent, Submission
 from core.notifications import enqueue
-from core.states import SubmissionState
+from core.states import RejectReason, SubmissionState
 from core.stories import get_story
 
 logger = logging.getLogger(__name__)
@@ -28,17 +27,6 @@ S = SubmissionState
 
 MAX_TEXT_CHARS = 4000
 MAX_QUESTION_CHARS = 1000
-
-
-class RejectReason(StrEnum):
-    """Why a story is not published (catalog `moderation.reason.<code>`, `notify.reason.<code>`)."""
-
-    NOT_CLIMATE = "not_climate"
-    PHOTO_UNCLEAR = "photo_unclear"
-    DUPLICATE = "duplicate"
-    COULD_ENDANGER = "could_endanger"
-    CANNOT_VERIFY = "cannot_verify"
-    OTHER = "other"
 
 
 class Conflict(StaleVersion):

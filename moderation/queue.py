@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, and_, cast, func, literal, literal_column, or_
+from sqlalchemy import ColumnElement, Select, and_, cast, func, literal, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped
@@ -308,35 +308,32 @@ class PlaceCount:
     """How many stories of one state and main theme a public place has."""
 
     place_id: str
-    place_name: str | None
     state: str
     theme: str | None  # the story's first theme
     count: int
 
 
+def place_counts_statement(
+    wanted: StoryFilter, session: Session
+) -> Select[str | None, str, str | None, int]:
+    """The map's counting query, answered from `ix_submissions_map` alone."""
+    place, state = col(Submission.place_id), col(Submission.state)
+    main_theme = col(Submission.main_theme)  # kept from `themes` by the database
+    return (
+        sa_select(place, state, main_theme, func.count())
+        .where(*conditions(session, wanted))
+        .group_by(place, state, main_theme)
+    )
+
+
 def place_counts(session: Session, wanted: StoryFilter | None = None) -> list[PlaceCount]:
     """Stories counted by public place, state and main theme (never a point finer than the
     place: the map puts each place at its gazetteer centroid)."""
-    wanted = wanted or StoryFilter(status="all")
-    if session.get_bind().dialect.name == "postgresql":
-        main_theme = literal_column("(submissions.themes::jsonb -> 0 ->> 'slug')", String)
-    else:
-        main_theme = literal_column("json_extract(submissions.themes, '$[0].slug')", String)
-    statement = (
-        sa_select(
-            col(Submission.place_id),
-            func.max(col(Submission.place_name)),
-            col(Submission.state),
-            main_theme,
-            func.count(),
-        )
-        .where(*conditions(session, wanted))
-        .group_by(col(Submission.place_id), col(Submission.state), main_theme)
-    )
+    statement = place_counts_statement(wanted or StoryFilter(status="all"), session)
     # Stories without a place are skipped here rather than in SQL: `place_id IS NOT NULL` would
     # lead SQLite to walk the place index and read every row at random.
     return [
-        PlaceCount(str(place_id), name, str(state), theme, int(count))
-        for place_id, name, state, theme, count in session.execute(statement)
+        PlaceCount(str(place_id), str(state), theme, int(count))
+        for place_id, state, theme, count in session.execute(statement)
         if place_id is not None
     ]

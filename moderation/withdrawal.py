@@ -11,7 +11,6 @@ from core.clock import utcnow
 from core.errors import InvalidTransition
 from core.lifecycle import transition
 from core.models import AuditEvent, Media, Submission
-from core.phash import set_phash
 from core.states import AUDIO_KINDS, SubmissionState
 from core.storage import MediaStore
 from publishers import deliveries
@@ -114,7 +113,7 @@ def erase_media(session: Session, store: MediaStore, story: Submission) -> dict[
         # What the file and the photo said: its name, when it was taken, its fingerprints
         # (content and picture hashes find the same photo elsewhere), size and dimensions.
         media.file_name = media.taken_at = media.sha256 = None
-        set_phash(media, None)
+        media.phash = None
         media.mime_type = media.media_group_id = None
         media.size_bytes = media.width = media.height = media.duration_seconds = None
         media.transcript = media.transcript_status = None  # what they said, heard by the model

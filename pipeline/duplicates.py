@@ -3,9 +3,9 @@
 A duplicate is only linked (`Submission.duplicate_of_id`) for moderators to see; nothing is
 dropped. Perceptual hashes are 64-bit DCT hashes (ImageHash `phash`) kept as 16 hex digits.
 Every lookup goes through an index, so one new story costs the same against ten stories or a
-million: photos by their SHA-256; nearly the same photo by its hash's 7 bands (`core.phash`:
-within 6 bits, one band is equal), then the exact distance on those few; the same text by a
-digest of its normalised form (`Submission.text_digest`).
+million: photos by their SHA-256; nearly the same photo by the quarters of its hash
+(`core.phash`: within 6 bits, one quarter differs by at most one bit), then the exact distance
+on those few; the same text by a digest of its normalised form (`Submission.text_digest`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import imagehash
 from PIL import Image
-from sqlalchemy import or_
+from sqlalchemy import literal_column, or_
 from sqlmodel import Session, col, select
 
 from core.models import Media, Submission
-from core.phash import BAND_COLUMNS, bands
+from core.phash import quarter_probes, quarter_sql
 from core.states import SubmissionState
 
 # Hamming distance (of 64 bits) at or below which two photos count as the same picture.
@@ -124,18 +124,19 @@ def _nearest_photo(
     session: Session, submission_id: int, hashes: list[str]
 ) -> DuplicateMatch | None:
     """The earliest story with a photo within PHASH_MAX_DISTANCE bits of one of `hashes`:
-    candidates share a band value (from the covering band indexes alone, no row read), the
-    exact distance decides, and only the stories of the few close ones are read."""
+    candidates are within one bit in a quarter of the hash (from the covering quarter indexes
+    alone, no row read), the exact distance decides, and only the stories of the few close ones
+    are read."""
     mine = [int(phash, 16) for phash in hashes]
-    same_band = [
-        getattr(Media, column) == value
+    near_quarter = [
+        literal_column(quarter_sql(number)).in_(values)
         for phash in hashes
-        for column, value in zip(BAND_COLUMNS, bands(phash), strict=True)
+        for number, values in quarter_probes(phash)
     ]
     close: dict[int, int] = {}
     for other, other_story in session.exec(
         select(Media.phash, Media.submission_id).where(
-            or_(*same_band), col(Media.submission_id) < submission_id
+            or_(*near_quarter), col(Media.submission_id) < submission_id
         )
     ):
         if other is None:

@@ -34,7 +34,6 @@ from core.db import session_scope
 from core.errors import NotFound, StaleVersion
 from core.lifecycle import transition
 from core.models import Media, Submission
-from core.phash import set_phash
 from core.projections import UNREVIEWED_TRANSCRIPT_FLAG, VOICE_NEEDS_TEXT_FLAG, story_transcript
 from core.states import AUDIO_KINDS, IMAGE_KINDS, SubmissionState
 from core.storage import MediaStore
@@ -169,7 +168,7 @@ def _apply_photo_result(media: Media, result: PhotoResult, store: MediaStore) ->
         media.taken_at = metadata.taken_at
         media.gps_lat, media.gps_lon = metadata.gps_lat, metadata.gps_lon
         media.exif = dataclasses.asdict(metadata)  # private: moderators only
-    set_phash(media, result.phash)
+    media.phash = result.phash
     media.error = result.error
     media.renditions = {
         name: {**info, "path": store.relative(Path(info["path"]))}

@@ -106,6 +106,36 @@ class SetupHints:
     refused: str  # any other PublishError
 
 
+class Checkpoint(Protocol):
+    """Where a publish keeps what it made on the platform before the post is out (Instagram's
+    containers, Facebook's unpublished photos), so the next attempt, in any worker, continues
+    it instead of starting again. The dispatcher gives each send its delivery's row."""
+
+    def load(self) -> dict[str, Any]:
+        """What an earlier attempt of this post saved; empty when nothing."""
+        ...
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        """Keep `state` (JSON-able) for later attempts; raises `RetryableError` when the post is
+        no longer this worker's to send."""
+        ...
+
+
+@dataclass
+class MemoryCheckpoint:
+    """A checkpoint in memory: for a publisher used without a delivery (tests, `pesisir`)."""
+
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> dict[str, Any]:
+        """The saved state (a copy)."""
+        return dict(self.state)
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        """Replace the saved state."""
+        self.state = dict(state)
+
+
 #: `Publisher.resend_safe_seconds` for a platform without idempotency, and for one whose
 #: idempotency never runs out.
 NEVER = 0.0
@@ -151,6 +181,11 @@ class Publisher(Protocol):
         """Verify the credentials and the account's rights without posting anything; a one-line
         description (never a secret), or the same errors as `publish`."""
         ...
+
+    def use_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Keep what the next `publish` makes on the platform in `checkpoint` (its delivery's
+        row), and resume from what it holds. Default: a platform whose publish is one call."""
+        del checkpoint
 
     def compose_rules(self) -> ChannelRules:
         """The rules to compose with for this channel's own server (Mastodon reads its own)."""

@@ -217,6 +217,7 @@ def _send(
         post = compose_post(
             publisher, claim.kind, job.content, claim.hashtags, caption=claim.caption
         )
+        publisher.use_checkpoint(deliveries.DeliveryCheckpoint(engine, claim))
         receipt = publisher.publish(post, idempotency_key=claim.idempotency_key)
     except RetryableError as exc:
         with session_scope(engine) as session:

@@ -190,6 +190,10 @@ def pick_rendition(image: StoryImage, rules: ChannelRules) -> tuple[str, Renditi
             return False
         if rules.max_dimension_sum and rendition.width + rendition.height > rules.max_dimension_sum:
             return False
+        if rules.aspect_range and rendition.height > 0:
+            low, high = rules.aspect_range
+            if not low <= rendition.width / rendition.height <= high:
+                return False
         short, long = sorted((rendition.width, rendition.height))
         return not (rules.max_aspect_ratio and short > 0 and long / short > rules.max_aspect_ratio)
 
@@ -251,7 +255,7 @@ def compose(
     images, skipped = post_images(story, rules)
     fits = rules.fits if images else rules.fits_without_images
     credit = credit_line(story)
-    tags = _dedupe(hashtags)
+    tags = _dedupe(hashtags)[: rules.max_hashtags]
     fitted = fit_text(story.text, credit, link, tags, fits)
     extra: dict[str, Any] = {"ref": story.ref, "shortened": fitted.shortened}
     if skipped:

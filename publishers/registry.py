@@ -12,7 +12,17 @@ from typing import Any
 from core.config import Settings
 from core.errors import ConfigError
 from publishers.base import Publisher
-from publishers.channels import bluesky, mastodon, outbox, telegram_channel, wordpress, x
+from publishers.channels import (
+    bluesky,
+    facebook,
+    instagram,
+    mastodon,
+    outbox,
+    telegram_channel,
+    threads,
+    wordpress,
+    x,
+)
 
 #: Every channel kind, in the order `pesisir check` and the README list them.
 CHANNELS: tuple[type[Publisher], ...] = (
@@ -21,6 +31,9 @@ CHANNELS: tuple[type[Publisher], ...] = (
     mastodon.MastodonPublisher,
     bluesky.BlueskyPublisher,
     wordpress.WordPressPublisher,
+    facebook.FacebookPublisher,
+    instagram.InstagramPublisher,
+    threads.ThreadsPublisher,
     x.XPublisher,
 )
 

@@ -147,6 +147,10 @@ class ChannelRules:
     # Alt text is always kept within MAX_ALT_GRAPHEMES; a channel may cap it lower, in code
     # points (Mastodon's description_limit).
     max_alt_chars: int | None = None
+    # Width / height a photo must have, inclusive (Instagram: 4:5 to 1.91:1).
+    aspect_range: tuple[float, float] | None = None
+    # Hashtags the composer may add (Threads makes only one a topic; Instagram takes 30).
+    max_hashtags: int | None = None
 
 
 def clean_text(text: str) -> str:
@@ -182,3 +186,28 @@ def shorten(text: str, fits: Callable[[str], bool]) -> str:
     while best >= 0 and not fits(candidate(best)):
         best -= 1
     return candidate(best) if best >= 0 else ""
+
+
+# Meta counts a hashtag wherever a '#' starts a word: counting every one can only over-count.
+_HASHTAG_RE = regex.compile(r"#[\p{L}\p{M}\p{N}_]+")
+_MENTION_RE = regex.compile(r"(?<![\w@])@[\w.]+")
+# Code points Threads counts at their UTF-8 length ("emojis are counted as the number of UTF-8
+# bytes"): pictographs, and the joiners, selectors, skin tones and keycaps that build emoji.
+_EMOJI_PART_RE = regex.compile(
+    r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u200d\ufe0f\u20e3\U0001F3FB-\U0001F3FF]"
+)
+
+
+def hashtag_count(text: str) -> int:
+    """How many hashtags Instagram would see in `text`."""
+    return len(_HASHTAG_RE.findall(text))
+
+
+def mention_count(text: str) -> int:
+    """How many @mentions `text` holds."""
+    return len(_MENTION_RE.findall(text))
+
+
+def threads_length(text: str) -> int:
+    """Threads' count: one per character, an emoji's parts at their UTF-8 bytes."""
+    return sum(len(ch.encode()) if _EMOJI_PART_RE.match(ch) else 1 for ch in text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -228,6 +228,39 @@ def renew_lease(engine: Engine, claim: Claim, until: datetime, waiting: Sequence
                 .values(lease_until=until)
             )
     return renewed
+
+
+class DeliveryCheckpoint:
+    """A publish's progress on the platform (containers, unpublished photos), kept in its
+    delivery's `receipt` column as `{"progress": ...}` until the real receipt replaces it.
+
+    Written only while the claim is this worker's: a worker whose post was taken from it
+    (the sweeper, after its lease ran out) gets a `RetryableError` and stops."""
+
+    def __init__(self, engine: Engine, claim: Claim) -> None:
+        self.engine = engine
+        self.claim = claim
+
+    def load(self) -> dict[str, Any]:
+        """What earlier attempts of this delivery saved."""
+        with session_scope(self.engine) as session:
+            receipt = session.execute(
+                select(DELIVERIES.c.receipt).where(DELIVERIES.c.id == self.claim.delivery_id)
+            ).scalar()
+        progress = receipt.get("progress") if isinstance(receipt, dict) else None
+        return dict(progress) if isinstance(progress, dict) else {}
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        """Keep `state` on the row, if the row is still ours and sending."""
+        with session_scope(self.engine) as session:
+            saved = session.execute(
+                update(DELIVERIES)
+                .where(*_ours(self.claim), DELIVERIES.c.state == D.SENDING.value)
+                .values(receipt={"progress": dict(state)})
+                .returning(DELIVERIES.c.id)
+            ).first()
+        if saved is None:
+            raise RetryableError(f"delivery {self.claim.delivery_id} is no longer this worker's")
 
 
 # -- safety and backoff -----------------------------------------------------------------------

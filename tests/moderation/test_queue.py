@@ -140,3 +140,35 @@ def test_place_counts_group_by_public_place_state_and_main_theme(
             "SP-M002",
             "SP-M003",
         }
+
+
+def test_the_map_counts_follow_a_change_of_themes_from_the_index_alone(
+    engine: Engine, make_story: MakeStory
+) -> None:
+    story_id = make_story(ref="SP-M101", themes=[{"slug": "abrasi", "score": 0.9}])
+    with Session(engine) as session:
+        story = session.get(Submission, story_id)
+        assert story is not None
+        # Any writer, the ORM here: the database keeps the main theme (migration 0010).
+        story.themes = [{"slug": "kekeringan", "score": 1.0}, {"slug": "abrasi", "score": 0.9}]
+        session.add(story)
+        session.commit()
+        [count] = queue.place_counts(session)
+        assert (count.theme, count.count) == ("kekeringan", 1)
+        story.themes = []
+        session.add(story)
+        session.commit()
+        [count] = queue.place_counts(session)
+        assert count.theme is None
+        if engine.dialect.name == "sqlite":
+            for n in range(200):  # enough stories for the planner's statistics to mean something
+                make_story(ref=f"SP-N{n:03d}", themes=[{"slug": "abrasi"}], media=0)
+            session.connection().exec_driver_sql("ANALYZE")
+            last_month = queue.StoryFilter(status="all", since=date.today() - timedelta(days=30))
+            statement = queue.place_counts_statement(last_month, session)
+            sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(
+                str(row[-1])
+                for row in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            )
+            assert "COVERING INDEX ix_submissions_map" in plan

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from core.clock import utcnow
 from core.models import Contributor, Media, Submission
-from core.phash import set_phash
+from core.phash import QUARTERS, quarter_sql
 from core.states import MediaKind, SubmissionState
 from pipeline.duplicates import (
     PHASH_MAX_DISTANCE,
@@ -75,7 +75,7 @@ def _story(
 
 def _photo(session: Session, story: Submission, sha: str, phash: str | None = None) -> None:
     media = Media(submission_id=story.id or 0, kind=MediaKind.PHOTO, sha256=sha)
-    set_phash(media, phash)  # as the pipeline stores a photo's hash
+    media.phash = phash  # as the pipeline stores a photo's hash
     session.add(media)
     session.flush()
 
@@ -172,13 +172,13 @@ def test_hash_of_a_processed_photo_matches_its_recompressed_copy(tmp_path: Path)
     assert phash_distance(a, b) <= PHASH_MAX_DISTANCE
 
 
-def test_a_photo_within_six_bits_is_found_through_the_band_index(engine: Engine) -> None:
-    """Six differing bits, one in each of six bands: the seventh band still agrees, so the
-    index finds the photo; seven bits (one per band) is another photo."""
+def test_a_photo_within_six_bits_is_found_through_the_quarter_indexes(engine: Engine) -> None:
+    """Six differing bits as two, two, one and one per quarter: no quarter agrees, but the last
+    two differ by one bit, which the one-bit probes find; seven bits is another photo."""
     base = 0x0123_4567_89AB_CDEF
-    starts = [0, 10, 19, 28, 37, 46, 55]  # the first bit of each band (core.phash.BAND_BITS)
-    six = base ^ sum(1 << (63 - start) for start in starts[:6])
-    seven = base ^ sum(1 << (62 - start) for start in starts)  # other bits: far from `six` too
+    six = base ^ (0b11 << 60) ^ (0b11 << 44) ^ (1 << 20) ^ (1 << 4)
+    seven = six ^ (1 << 40)
+    assert (six ^ base).bit_count() == 6 and (seven ^ base).bit_count() == 7
     with Session(engine) as session:
         person = Contributor(telegram_user_id=4343)
         session.add(person)
@@ -187,18 +187,21 @@ def test_a_photo_within_six_bits_is_found_through_the_band_index(engine: Engine)
         _photo(session, earlier, "e" * 64, f"{base:016x}")
         near = _story(session, person, 2, None, "received")
         _photo(session, near, "f" * 64, f"{six:016x}")
-        other = _story(session, person, 3, None, "received")
-        _photo(session, other, "9" * 64, f"{seven:016x}")
         session.commit()
         match = find_duplicate_match(session, near.id or 0)
         assert match is not None and (match.submission_id, match.distance) == (earlier.id, 6)
+        other = _story(session, person, 3, None, "received")
+        _photo(session, other, "9" * 64, f"{seven:016x}")
+        session.delete(session.get(Media, 2))  # only `base` and `seven` left to compare
+        session.commit()
         assert find_duplicate(session, other.id or 0) is None
         if engine.dialect.name == "sqlite":
+            where = " OR ".join(f"{quarter_sql(n)} IN ('0123')" for n in range(QUARTERS))
             plan = " ".join(
                 str(row[-1])
                 for row in session.connection().exec_driver_sql(
-                    "EXPLAIN QUERY PLAN SELECT id FROM media "
-                    "WHERE phash_band0 = 1 OR phash_band1 = 2 OR phash_band6 = 3"
+                    f"EXPLAIN QUERY PLAN SELECT phash, submission_id FROM media WHERE {where}"
                 )
             )
-            assert "ix_media_phash_band0" in plan and "ix_media_phash_band6" in plan
+            for number in range(QUARTERS):
+                assert f"COVERING INDEX ix_media_phash_q{number}" in plan

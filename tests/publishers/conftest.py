@@ -70,3 +70,6 @@ def raised_exactly(
     if retry_after is not None:
         assert isinstance(caught.value, RetryableError) and caught.value.retry_after == retry_after
     return caught.value
+
+
+from tests.publishers.meta_support import meta  # noqa: E402, F401 - the Meta publishers' world

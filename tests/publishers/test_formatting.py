@@ -21,6 +21,7 @@ from publishers.channels.mastodon import (
 from publishers.channels.wordpress import slug_for
 from publishers.formatting import compose, fit_text, hashtags_for
 from publishers.text import ELLIPSIS, graphemes, mastodon_length, utf8_bytes, utf16_units
+from tests.fakes.meta_graph import threads_count
 
 CAMPAIGN = ["AdilUntukBumi", "Kupang"]
 
@@ -241,6 +242,10 @@ LIMITS = {
     "telegram_channel": lambda s: utf16_units(s) <= 1024,
     "mastodon": lambda s: mastodon_length(s) <= 500,
     "bluesky": lambda s: graphemes(s) <= 300 and utf8_bytes(s) <= 3000,
+    # Counted as the Meta fakes count them (tests/fakes/meta_graph.py), not with our own code.
+    "instagram": lambda s: len(s.encode("utf-16-le")) // 2 <= 2200 and s.count("#") <= 30,
+    "threads": lambda s: threads_count(s) <= 500,
+    "facebook": lambda s: len(s) <= 63_206,
     # twitter-text's own count of the whole text (the composer adds up runs of it).
     "x": lambda s: parse_tweet(s).weightedLength <= 280,
 }

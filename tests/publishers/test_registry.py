@@ -19,6 +19,9 @@ def test_every_listed_channel_declares_every_fact() -> None:
         "mastodon",
         "bluesky",
         "wordpress",
+        "facebook",
+        "instagram",
+        "threads",
         "x",
     ]
     for cls in registry.CHANNELS:

@@ -120,3 +120,27 @@ def test_without_a_secret_or_an_address_the_setting_is_named(settings: Settings)
     keyed = settings.model_copy(update={"secret_key": SecretStr("k" * 32)})
     with pytest.raises(ConfigError, match="PESISIR_PUBLIC_BASE_URL"):
         media_urls.media_url(keyed, "public/renditions/ab/x/feed.jpg")
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        (None, "is not set"),
+        ("http://localhost:8000", "only this network knows"),
+        ("http://127.0.0.1:8000", "private or loopback"),
+        ("https://192.168.1.20", "private or loopback"),
+        ("https://10.0.0.5/pesisir", "private or loopback"),
+        ("http://[::1]:8000", "private or loopback"),
+        ("https://pesisir.local", "only this network knows"),
+        ("https://pesisir", "only this network knows"),
+        ("ftp://pesisir.example.org", "not a web address"),
+        ("https://pesisir.example.org", None),
+        ("https://203.0.113.9", "private or loopback"),  # documentation range: not global
+        ("https://8.8.8.8", None),
+    ],
+)
+def test_check_says_when_the_public_address_is_not_public(
+    address: str | None, problem: str | None
+) -> None:
+    found = media_urls.public_address_problem(address)
+    assert (found is None) if problem is None else (problem in (found or ""))
