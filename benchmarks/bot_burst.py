@@ -147,6 +147,9 @@ async def main() -> None:
     parser.add_argument("--people", type=int, default=100)
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--concurrency", type=int, default=256, help="PESISIR_BOT_CONCURRENT_UPDATES"
+    )
     args = parser.parse_args()
     backends = [("SQLite", None)]
     if not args.sqlite_only:
@@ -157,10 +160,10 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             # A fresh database per burst: the fake Telegram numbers updates from 1 each time.
             now = await burst(
-                pg_url or f"sqlite:///{Path(folder) / 'now.db'}", args.people, 256,
+                pg_url or f"sqlite:///{Path(folder) / 'now.db'}", args.people, args.concurrency,
                 Path(folder) / "data",
             )  # fmt: skip
-            show("concurrent (256)", now, args.people)
+            show(f"concurrent ({args.concurrency})", now, args.people)
             if not args.no_baseline:
                 before = await burst(
                     pg_url or f"sqlite:///{Path(folder) / 'before.db'}", args.people, 1,
