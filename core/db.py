@@ -18,6 +18,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+#: The full-text index of stories (migration 0008): an FTS5 table on SQLite (with its shadow
+#: tables), a tsvector table on PostgreSQL. No model can declare it, so autogenerate skips it.
+SEARCH_TABLE = "submission_search"
+
+
+def declared_in_models(name: str | None, type_: str, _parents: object = None) -> bool:
+    """False for the tables only migrations know (the search index); Alembic's `include_name`."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE))
 
 
 def is_sqlite(url: str) -> bool:
