@@ -69,6 +69,14 @@ DETAILS = [
     "Karang di depan kampung pucat, ikan makin jauh.",
 ]
 CLOSINGS = ["Tolong pemerintah lihat kami.", "Kami butuh bantuan.", "", "Terima kasih."]
+#: What voice notes say (one story in 30 has one): words the typed texts never use, so a
+#: search that finds them found a transcript.
+SPOKEN = [
+    "Bapak dorang bilang tambak garam di {place} su hancur kena air pasang.",
+    "Mama-mama di {place} jalan jauh cari air tawar tiap pagi.",
+    "Pukat nelayan di {place} robek kena badai semalam.",
+]
+VOICE_SHARE = 30
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,31 @@ def _media_rows(count: int, seed: int) -> Iterator[dict[str, Any]]:
             }
 
 
+def _voice_rows(count: int, seed: int) -> Iterator[dict[str, Any]]:
+    """A voice note with its transcript for one story in `VOICE_SHARE` (its own random stream,
+    so the photos stay what they were)."""
+    rng = random.Random(seed + 4)
+    places = _places()
+    for story in range(1, count + 1):
+        if rng.randrange(VOICE_SHARE):
+            continue
+        digest = hashlib.sha256(f"{seed}:{story}:voice".encode()).hexdigest()
+        yield {
+            "submission_id": story,
+            "kind": "voice",
+            "position": 9,
+            "sha256": digest,
+            "mime_type": "audio/ogg",
+            "size_bytes": rng.randrange(40_000, 400_000),
+            "path": f"private/originals/{digest[:2]}/{digest}.ogg",
+            "duration_seconds": rng.randrange(5, 90),
+            "transcript": rng.choice(SPOKEN).format(place=rng.choice(places).name),
+            "transcript_status": "done",
+            "renditions": {},
+            "created_at": NOW,
+        }
+
+
 def _notification_rows(count: int, contributors: int, seed: int) -> Iterator[dict[str, Any]]:
     """One notification per story (approved, rejected, published...), all sent but one in a
     thousand, which waits: what the bot's claim looks for every few seconds."""
@@ -321,6 +354,7 @@ def build(engine: Engine, *, stories: int, posts: int = 0, seed: int = 1) -> Bui
         )
     made = _insert(engine, Submission.__table__, _story_rows(stories, contributors, seed))
     media = _insert(engine, Media.__table__, _media_rows(stories, seed))
+    media += _insert(engine, Media.__table__, _voice_rows(stories, seed))
     _insert(engine, Notification.__table__, _notification_rows(stories, contributors, seed))
     sent = _insert(engine, Delivery.__table__, _post_rows(posts, stories, len(CHANNEL_KINDS), seed))
     with engine.begin() as connection:
