@@ -25,7 +25,7 @@ from core.errors import InvalidInput, PesisirError
 from core.models import Campaign, Channel
 from core.states import DeliveryState
 from core.stories import find_story
-from publishers.calendar import calendar, story_posts
+from publishers.calendar import calendar, calendar_page, rows_by_id, story_posts
 from publishers.campaigns import (
     create_campaign,
     ensure_default_campaign,
@@ -321,7 +321,7 @@ def schedule(
             actor=_actor(),
         )
         posts = story_posts(session, story.id or 0)
-        local = calendar(session, timezone=target.timezone, campaign_slug=campaign)
+        local = rows_by_id(session, [post.id for post in posts], timezone=target.timezone)
         shown = {r.id: r.at_local for r in local}
     typer.echo(f"{story.ref} scheduled ({len(made)} channel(s)):")
     for post in posts:
@@ -360,11 +360,7 @@ def autofill_command(
         target = get_campaign(session, campaign)
         made = autofill(session, campaign, horizon_days=days, actor=_actor())
         ids = {d.id for d in made}
-        rows = [
-            r
-            for r in calendar(session, timezone=target.timezone, campaign_slug=campaign)
-            if r.id in ids
-        ]
+        rows = rows_by_id(session, sorted(ids), timezone=target.timezone)
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
         return
@@ -380,13 +376,28 @@ def posts_list(
         str | None, typer.Option(help="pending, sending, sent, failed, unknown, cancelled")
     ] = None,
     campaign: Annotated[str | None, typer.Option(help="Only this campaign.")] = None,
+    limit: Annotated[int, typer.Option(help="posts per page (1-500)")] = 50,
+    after: Annotated[
+        str | None, typer.Option(help="the cursor printed at the end of the previous page")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The calendar: every post with its local time, story, campaign, channel, state and link."""
+    """The calendar, a page at a time: each post's local time, story, campaign, channel, state
+    and link, by time."""
     with _session() as (session, settings):
-        rows = calendar(session, timezone=settings.timezone, status=status, campaign_slug=campaign)
+        page = calendar_page(
+            session,
+            timezone=settings.timezone,
+            status=status,
+            campaign_slug=campaign,
+            limit=limit,
+            after=after,
+        )
+    rows = page.rows
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+        if page.next_cursor:
+            typer.echo(f"next page: --after {page.next_cursor}", err=True)
         return
     _table(
         [
@@ -413,6 +424,10 @@ def posts_list(
             "last error",
         ],
     )
+    if page.next_cursor:
+        typer.echo(
+            f"More posts than these {len(rows)}: the same command with --after {page.next_cursor}"
+        )
 
 
 def _resolve(delivery_id: int, target: DeliveryState, url: str | None = None) -> None:

@@ -11,21 +11,20 @@ view, `core.projections.moderator_story`.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, func, literal, literal_column, or_, text, tuple_
+from sqlalchemy import ColumnElement, String, func, literal_column, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from core.clock import as_utc
-from core.db_types import UTCDateTime
 from core.errors import InvalidInput
+from core.keyset import after_cursor, encode_cursor
 from core.models import REVIEW_QUEUE, Media, Submission
 from core.projections import theme_slugs
 from core.states import AUDIO_KINDS, IMAGE_KINDS, SOCIAL_CONSENTS, SubmissionState
@@ -154,22 +153,6 @@ def conditions(session: Session, wanted: StoryFilter) -> list[ColumnElement[bool
     return where
 
 
-def encode_cursor(moment: datetime, story_id: int) -> str:
-    """The opaque cursor after a story: its sort time and id."""
-    raw = f"{as_utc(moment).isoformat()}|{story_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The sort time and id a cursor holds; InvalidInput for anything else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        moment, _, story_id = base64.urlsafe_b64decode(padded).decode().partition("|")
-        return as_utc(datetime.fromisoformat(moment)), int(story_id)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput(f"not a page cursor: {cursor!r}") from None
-
-
 def list_page(
     session: Session,
     wanted: StoryFilter | None = None,
@@ -184,11 +167,7 @@ def list_page(
         raise InvalidInput(f"a page holds 1 to {MAX_LIMIT} stories, not {limit}")
     where = conditions(session, wanted)
     if after:
-        # A row value: both databases seek the (submitted_at, id) index straight to it.
-        moment, last_id = decode_cursor(after)
-        key = tuple_(_sort_key(), col(Submission.id))
-        mark = tuple_(literal(moment, UTCDateTime()), literal(last_id))
-        where.append(key < mark if newest_first else key > mark)
+        where.append(after_cursor(_sort_key(), col(Submission.id), after, descending=newest_first))
     order = (
         (_sort_key().desc(), col(Submission.id).desc())
         if newest_first
