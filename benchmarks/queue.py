@@ -38,10 +38,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from benchmarks.corpus import build, reset
+from benchmarks.web import baseline_load_all
 from core.db import make_engine
 from core.keyset import encode_cursor
-from core.models import Media, Submission
-from core.projections import theme_slugs
+from core.models import Submission
 from moderation import queue
 from moderation.queue import StoryFilter
 from publishers.calendar import calendar, calendar_page
@@ -51,28 +51,6 @@ TZ = "Asia/Makassar"
 
 
 # ------------------------------------------------------------------ the old ways, as they were
-
-
-def baseline_load_all(session: Session, *, status: str | None, theme: str | None) -> int:
-    """The story list as the issue measured it: every matching row loaded, themes filtered in
-    Python, 200 kept without a word."""
-    statement = select(Submission)
-    if status is None:
-        statement = statement.where(
-            col(Submission.state).in_([s.value for s in queue.REVIEW_STATES])
-        )
-    else:
-        statement = statement.where(Submission.state != "draft")
-    statement = statement.order_by(
-        col(Submission.submitted_at), col(Submission.created_at), col(Submission.id)
-    )
-    stories = list(session.exec(statement))
-    if theme:
-        stories = [story for story in stories if theme in theme_slugs(story)]
-    page = stories[:200]
-    ids = [story.id for story in page]
-    list(session.exec(select(Media.submission_id).where(col(Media.submission_id).in_(ids))))
-    return len(page)
 
 
 def _old_theme(session: Session, slug: str) -> ColumnElement[bool]:
@@ -214,7 +192,7 @@ def measure(engine: Engine, rounds: int, baseline_rounds: int) -> list[tuple[str
         slow: dict[str, list[float]] = {}
         for label, (status, theme) in loaded.items():
             slow[label] = timed(
-                lambda s=status, t=theme: baseline_load_all(session, status=s, theme=t),
+                lambda s=status, t=theme: baseline_load_all(session, status=s, theme=t, limit=200),
                 baseline_rounds,
             )
         slow["posts list (pages 1-N)"] = timed(
