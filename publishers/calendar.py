@@ -482,6 +482,14 @@ def posts_in_states(
     return slot_posts(session, [int(i or 0) for i in ids], now=now)
 
 
+def count_in_states(session: Session, states: Sequence[str]) -> int:
+    """How many posts are in these states (counted on the index that starts with the state)."""
+    counted = session.exec(
+        select(func.count()).select_from(Delivery).where(col(Delivery.state).in_(list(states)))
+    ).one()
+    return int(counted)
+
+
 def post_links(
     session: Session, submission_ids: Sequence[int] | Select[Any]
 ) -> dict[int, list[str]]:

@@ -1,15 +1,19 @@
-"""The dashboard's queue a page at a time: a "more" link (plain link and htmx) carries the
-filters and the cursor, and following it shows the rest, each story once."""
+"""The dashboard's lists never cut silently: the queue a page at a time (a "more" link, plain
+and htmx, carries the filters and the cursor; following it shows the rest, each story once),
+and the posts page says how many failures it leaves out and where to see them."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import Session
 
-from core.models import Contributor, Submission
+from core.delivery_table import Delivery
+from core.models import Channel, Contributor, Submission
 from tests.web.conftest import Site
+from web.routes import posts as posts_route
 from web.routes.queue import PAGE
 
 START = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
@@ -72,3 +76,34 @@ def test_filters_travel_with_the_cursor(site: Site) -> None:
         url = f"/queue?{link.group(1).replace('&amp;', '&')}" if link else ""
         assert not link or ("theme=abrasi" in url and "q=pantai" in url)
     assert seen == wanted
+
+
+def test_the_posts_page_says_how_many_failures_it_does_not_show(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(posts_route, "FAILURES", 2)
+    with Session(site.engine) as session:
+        channel = Channel(name="outbox-1", kind="outbox")
+        person = Contributor()
+        session.add_all([channel, person])
+        session.flush()
+        for number in range(3):
+            story = Submission(ref=f"SP-F{number:03d}", contributor_id=person.id or 0)
+            session.add(story)
+            session.flush()
+            session.add(
+                Delivery(
+                    submission_id=story.id or 0,
+                    channel_id=channel.id or 0,
+                    scheduled_at=START,
+                    state="failed",
+                    last_error="HTTP 500",
+                )
+            )
+        session.commit()
+    client = site.login("campaign")
+    page = client.get("/posts").text
+    assert page.count('class="card failure"') == 2
+    assert "The newest 2 of 3 are shown" in page or "2 yang terbaru dari 3" in page
+    monkeypatch.setattr(posts_route, "FAILURES", 3)
+    assert 'id="more-failures"' not in client.get("/posts").text
