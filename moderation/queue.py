@@ -6,9 +6,9 @@ Pages are keyset-paginated on (submission time, id), which indexes in that order
 states, one state, and a partial one for the stories waiting): a page never loads the stories
 before it, so the ten-thousandth page costs what the first does, and a page that is not the
 last says so (`Page.next_cursor`). Themes and words are looked up by their own indexes
-(`moderation.story_index`). A story is listed from its submission on; drafts (not yet sent, so without a
-submission time) are the contributor's and never listed. One story in full is its moderators'
-view, `core.projections.moderator_story`.
+(`moderation.story_index`). A story is listed from its submission on; drafts (not yet sent,
+so without a submission time) are the contributor's and never listed. One story in full is
+its moderators' view, `core.projections.moderator_story`.
 """
 
 from __future__ import annotations
