@@ -183,6 +183,9 @@ def measure(engine: Engine, rounds: int, baseline_rounds: int) -> list[tuple[str
         for label, filters in posts.items():
             new[label] = walked(_post_pages(session, **filters), rounds, None)
         new_peak = _peak_mib()
+        for label, times in new.items():  # printed now: the baselines take minutes
+            median, p95 = percentiles(times)
+            print(f"  {label}: p50 {median:.1f} ms, p95 {p95:.1f} ms", flush=True)
 
         old: dict[str, list[float]] = {}
         for label, wanted in lists.items():
