@@ -124,7 +124,11 @@ def timed(run: Callable[[], object], rounds: int, slow_rounds: int | None = None
 def walked(
     pages: Callable[[str | None], str | None], rounds: int, start: str | None
 ) -> list[float]:
-    """Milliseconds of each of `rounds` consecutive pages from the cursor `start`."""
+    """Milliseconds of each of `rounds` consecutive pages from the cursor `start` (after one
+    untimed pass over the same pages, as `timed` warms the caches with one call)."""
+    cursor = start
+    for _ in range(rounds):
+        cursor = pages(cursor)
     cursor = start
     times = []
     for _ in range(rounds):
@@ -148,7 +152,9 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(engine: Engine, rounds: int, baseline_rounds: int) -> list[tuple[str, ...]]:
+def measure(
+    engine: Engine, rounds: int, baseline_rounds: int, *, baselines: bool = True
+) -> list[tuple[str, ...]]:
     """Every query the new way, then the old ways; one row per query."""
     rows: list[tuple[str, ...]] = []
     with Session(engine) as session:
@@ -188,6 +194,9 @@ def measure(engine: Engine, rounds: int, baseline_rounds: int) -> list[tuple[str
             print(f"  {label}: p50 {median:.1f} ms, p95 {p95:.1f} ms", flush=True)
 
         old: dict[str, list[float]] = {}
+        slow: dict[str, list[float]] = {}
+        if not baselines:
+            lists = {}
         for label, wanted in lists.items():
             if "deep" not in label:
                 old[label] = timed(
@@ -198,15 +207,15 @@ def measure(engine: Engine, rounds: int, baseline_rounds: int) -> list[tuple[str
             "queue list (waiting for review)": (None, None),
             "queue list --status all --theme abrasi": ("all", "abrasi"),
         }
-        slow: dict[str, list[float]] = {}
-        for label, (status, theme) in loaded.items():
+        for label, (status, theme) in loaded.items() if baselines else ():
             slow[label] = timed(
                 lambda s=status, t=theme: baseline_load_all(session, status=s, theme=t, limit=200),
                 baseline_rounds,
             )
-        slow["posts list (pages 1-N)"] = timed(
-            lambda: baseline_posts_list(session), baseline_rounds
-        )
+        if baselines:
+            slow["posts list (pages 1-N)"] = timed(
+                lambda: baseline_posts_list(session), baseline_rounds
+            )
         old_peak = _peak_mib()
     for label, times in new.items():
         median, p95 = percentiles(times)
@@ -268,7 +277,7 @@ def run(name: str, url: str, args: argparse.Namespace) -> None:
         "÷ | before: load everything (one call) | ÷ |"
     )
     print("|---|---|---|---|---|---|---|")
-    for row in measure(engine, args.rounds, args.baseline_rounds):
+    for row in measure(engine, args.rounds, args.baseline_rounds, baselines=not args.no_baselines):
         print("| " + " | ".join(row) + " |")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     engine.dispose()
@@ -284,6 +293,7 @@ def main() -> None:
     parser.add_argument("--sqlite-file", type=Path)
     parser.add_argument("--database-url", default=os.environ.get("PESISIR_BENCH_DATABASE_URL"))
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--no-baselines", action="store_true", help="the new way only, quickly")
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--postgres-only", action="store_true")
     args = parser.parse_args()

@@ -177,6 +177,7 @@ def test_words_are_found_in_text_public_text_and_transcripts(
     # Both ways to serve words give the same answers: a rare word sorted from the index, and
     # (walk_from=1) every word treated as common, walking the time order.
     monkeypatch.setattr(story_index, "WALK_FROM", walk_from)
+    monkeypatch.setattr(story_index, "SQLITE_WALK_FROM", walk_from)
     salty = _add(engine, "SP-W001", START, text="Sumur kami jadi asin, air tidak bisa diminum.")
     _add(engine, "SP-W002", START + timedelta(minutes=1), text="Pasir pantai hilang di Lasiana.")
     told = _add(engine, "SP-W003", START + timedelta(minutes=2), text=None)
