@@ -52,7 +52,9 @@ PAGES = {
 }
 
 
-def _old_queue(session: Session, *, status: str | None, theme: str | None, limit: int) -> int:
+def baseline_load_all(
+    session: Session, *, status: str | None, theme: str | None, limit: int
+) -> int:
     """The CLI's story list before keyset pages: load every matching row, filter themes in
     Python, count media of the page."""
     statement = select(Submission)
@@ -149,14 +151,14 @@ def run_backend(
     with Session(engine) as session:
         baselines = {
             "queue (waiting for review)": _timed(
-                lambda: _old_queue(session, status=None, theme=None, limit=30), args.rounds
+                lambda: baseline_load_all(session, status=None, theme=None, limit=30), args.rounds
             ),
             "queue (all states, page 1)": _timed(
-                lambda: _old_queue(session, status="all", theme=None, limit=30),
+                lambda: baseline_load_all(session, status="all", theme=None, limit=30),
                 max(5, args.rounds // 4),
             ),
             "queue (theme filter)": _timed(
-                lambda: _old_queue(session, status="all", theme="abrasi", limit=30),
+                lambda: baseline_load_all(session, status="all", theme="abrasi", limit=30),
                 max(5, args.rounds // 4),
             ),
             "calendar month (all campaigns)": _timed(

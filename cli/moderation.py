@@ -107,7 +107,9 @@ def queue_list(  # noqa: PLR0917 - Typer maps each parameter to an option
             f"{row['media_count']} file(s)  {row['place'] or '-'}  [{themes}]  {text[:60]}"
         )
     if page.next_cursor:
-        typer.echo(f"More: the same command with --after {page.next_cursor}")
+        typer.echo(
+            f"More stories than these {len(rows)}: the same command with --after {page.next_cursor}"
+        )
 
 
 def _details(story: ModeratorStory) -> dict[str, Any]:

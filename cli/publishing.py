@@ -315,7 +315,7 @@ def schedule(
 ) -> None:
     """Schedule an approved story in a campaign."""
     from core.stories import find_story
-    from publishers.calendar import calendar, story_posts
+    from publishers.calendar import rows_by_id, story_posts
     from publishers.campaigns import get_campaign
     from publishers.scheduling import schedule_story
 
@@ -332,7 +332,7 @@ def schedule(
             actor=_actor(),
         )
         posts = story_posts(session, story.id or 0)
-        local = calendar(session, timezone=target.timezone, campaign_slug=campaign)
+        local = rows_by_id(session, [post.id for post in posts], timezone=target.timezone)
         shown = {r.id: r.at_local for r in local}
     typer.echo(f"{story.ref} scheduled ({len(made)} channel(s)):")
     for post in posts:
@@ -370,7 +370,7 @@ def autofill_command(
     as_json: JsonOption = False,
 ) -> None:
     """Spread approved stories over a campaign's empty slots, oldest first, mixing themes."""
-    from publishers.calendar import calendar
+    from publishers.calendar import rows_by_id
     from publishers.campaigns import get_campaign
     from publishers.scheduling import autofill
 
@@ -378,11 +378,7 @@ def autofill_command(
         target = get_campaign(session, campaign)
         made = autofill(session, campaign, horizon_days=days, actor=_actor())
         ids = {d.id for d in made}
-        rows = [
-            r
-            for r in calendar(session, timezone=target.timezone, campaign_slug=campaign)
-            if r.id in ids
-        ]
+        rows = rows_by_id(session, sorted(ids), timezone=target.timezone)
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
         return
@@ -398,15 +394,30 @@ def posts_list(
         str | None, typer.Option(help="pending, sending, sent, failed, unknown, cancelled")
     ] = None,
     campaign: Annotated[str | None, typer.Option(help="Only this campaign.")] = None,
+    limit: Annotated[int, typer.Option(help="posts per page (1-500)")] = 50,
+    after: Annotated[
+        str | None, typer.Option(help="the cursor printed at the end of the previous page")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The calendar: every post with its local time, story, campaign, channel, state and link."""
-    from publishers.calendar import calendar
+    """The calendar, a page at a time: each post's local time, story, campaign, channel, state
+    and link, by time."""
+    from publishers.calendar import calendar_page
 
     with _session() as (session, settings):
-        rows = calendar(session, timezone=settings.timezone, status=status, campaign_slug=campaign)
+        page = calendar_page(
+            session,
+            timezone=settings.timezone,
+            status=status,
+            campaign_slug=campaign,
+            limit=limit,
+            after=after,
+        )
+    rows = page.rows
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+        if page.next_cursor:
+            typer.echo(f"next page: --after {page.next_cursor}", err=True)
         return
     _table(
         [
@@ -433,6 +444,10 @@ def posts_list(
             "last error",
         ],
     )
+    if page.next_cursor:
+        typer.echo(
+            f"More posts than these {len(rows)}: the same command with --after {page.next_cursor}"
+        )
 
 
 def _resolve(delivery_id: int, target: DeliveryState, url: str | None = None) -> None:

@@ -24,13 +24,17 @@ class Delivery(SQLModel, table=True):
         Index("ix_deliveries_due", "state", "next_attempt_at"),
         Index("ix_deliveries_channel_claimed", "channel_id", "claimed_at"),
         UniqueConstraint("submission_id", "campaign_id", "channel_id"),
+        # `pesisir posts list` pages by keyset on (time, id): all, one state, one campaign.
+        Index("ix_deliveries_scheduled", "scheduled_at", "id"),
+        Index("ix_deliveries_state_scheduled", "state", "scheduled_at", "id"),
+        Index("ix_deliveries_campaign_scheduled", "campaign_id", "scheduled_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     submission_id: int = Field(foreign_key="submissions.id", index=True)
     campaign_id: int | None = Field(default=None, foreign_key="campaigns.id", index=True)
     channel_id: int = Field(foreign_key="channels.id", index=True)
-    scheduled_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    scheduled_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     state: str = Field(default="pending", max_length=12)
     attempts: int = 0
     next_attempt_at: datetime | None = ts_column()

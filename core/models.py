@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from core.db_types import (
@@ -49,6 +49,8 @@ class Contributor(SQLModel, table=True):
 NEEDS_CARD = "card_message_id IS NULL AND state IN ('pending_review', 'quarantined')"
 STALE_CARD = "card_message_id IS NOT NULL AND (card_version IS NULL OR card_version <> version)"
 PENDING_NOTIFICATION = "state = 'pending'"
+#: Stories waiting for a moderator: the queue's default view, with its own partial index.
+REVIEW_QUEUE = "state IN ('pending_review', 'needs_info', 'quarantined')"
 
 
 def _partial(name: str, columns: tuple[str, ...], where: str) -> Index:
@@ -63,6 +65,11 @@ class Submission(SQLModel, table=True):
     __table_args__ = (
         _partial("ix_submissions_needs_card", ("id",), NEEDS_CARD),
         _partial("ix_submissions_stale_card", ("id",), STALE_CARD),
+        # The story list's keyset orders (submission time, id): all states, one state, and the
+        # stories waiting for review; a page seeks to its cursor instead of reading what precedes.
+        Index("ix_submissions_submitted", "submitted_at", "id"),
+        Index("ix_submissions_state_submitted", "state", "submitted_at", "id"),
+        _partial("ix_submissions_review", ("submitted_at", "id"), REVIEW_QUEUE),
         # The map's counts by period, state, place and main theme, from this index alone.
         Index("ix_submissions_map", "submitted_at", "state", "place_id", "main_theme"),
     )
@@ -125,11 +132,27 @@ class Submission(SQLModel, table=True):
 
     created_at: datetime = created_column()
     updated_at: datetime = created_column()
-    submitted_at: datetime | None = ts_column(index=True)
+    submitted_at: datetime | None = ts_column()
     processed_at: datetime | None = ts_column()
     published_at: datetime | None = ts_column()
     withdrawn_at: datetime | None = ts_column()
     erased_at: datetime | None = ts_column()
+
+
+class SubmissionTheme(SQLModel, table=True):
+    """One theme of one story: `Submission.themes` as rows, so the story list filters a theme
+    by index. Database triggers (migration 0008) write it whenever `themes` is written; nothing
+    else does."""
+
+    __tablename__ = "submission_themes"
+    __table_args__ = (Index("ix_submission_themes_slug", "slug", "submission_id"),)
+
+    submission_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    slug: str = Field(primary_key=True, max_length=40)
 
 
 class Media(SQLModel, table=True):

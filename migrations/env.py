@@ -10,7 +10,7 @@ from sqlmodel import SQLModel
 
 import core.delivery_table
 import core.models  # noqa: F401 - registers the other tables on SQLModel.metadata
-from core.db import make_engine
+from core.db import declared_in_models, make_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -31,7 +31,11 @@ def _url() -> str:
 def run_migrations_offline() -> None:
     """Emit SQL without a connection."""
     context.configure(
-        url=_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        include_name=declared_in_models,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -46,6 +50,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,
             compare_type=True,
+            include_name=declared_in_models,
         )
         with context.begin_transaction():
             context.run_migrations()

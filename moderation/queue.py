@@ -2,34 +2,36 @@
 their counts by public place for the map. The one owner of this SQL: the CLI's `queue list`,
 the web's queue and tray and the map all ask here.
 
-Pages are keyset-paginated on (submission time, id), which the index on `submitted_at` serves
-in order: a page never loads the stories before it, so the ten-thousandth page costs what the
-first does. A story is listed from its submission on; drafts (not yet sent, so without a
-submission time) are the contributor's and never listed. One story in full is its moderators'
-view, `core.projections.moderator_story`.
+Pages are keyset-paginated on (submission time, id), which indexes in that order serve (all
+states, one state, and a partial one for the stories waiting): a page never loads the stories
+before it, so the ten-thousandth page costs what the first does, and a page that is not the
+last says so (`Page.next_cursor`). Themes and words are looked up by their own indexes
+(`moderation.story_index`). A story is listed from its submission on; drafts (not yet sent,
+so without a submission time) are the contributor's and never listed. One story in full is
+its moderators' view, `core.projections.moderator_story`.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, cast, func, literal, or_
+from sqlalchemy import ColumnElement, Select, func, or_, text
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from core.clock import as_utc
 from core.errors import InvalidInput
-from core.models import Media, Submission
+from core.keyset import after_cursor, encode_cursor
+from core.models import REVIEW_QUEUE, Media, Submission
 from core.projections import theme_slugs
 from core.states import AUDIO_KINDS, IMAGE_KINDS, SOCIAL_CONSENTS, SubmissionState
 from core.stories import REF_PREFIX, normalize_ref
+from moderation import story_index
 
 S = SubmissionState
 #: States a moderator is expected to act on.
@@ -99,35 +101,25 @@ class Page:
     next_cursor: str | None
 
 
-def _states(status: str | None) -> list[str]:
+def _states(status: str | None) -> ColumnElement[bool]:
+    """Which states a list shows, written so an index in the list's order serves it."""
     if status is None:
-        return [state.value for state in REVIEW_STATES]
+        # Word for word the partial index's condition: SQLite uses the index only then.
+        return text(REVIEW_QUEUE)  # type: ignore[return-value]
     if status == "all":
-        return [state.value for state in S if state != S.DRAFT]
+        # Drafts have no submission time: the (submitted_at, id) index skips them already.
+        return col(Submission.state) != S.DRAFT.value
     if status == S.DRAFT.value:
         raise InvalidInput("drafts are not listed: they are the contributor's until sent")
     if status not in {state.value for state in S}:
         raise InvalidInput(f"unknown state {status!r}")
-    return [status]
+    return col(Submission.state) == status
 
 
 def _contains(words: str) -> str:
     """A LIKE pattern matching `words` anywhere, literally (`%` and `_` are not wildcards)."""
     escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def _has_theme(session: Session, slug: str) -> ColumnElement[bool]:
-    """The story's themes (a JSON list of objects) include `slug`; in SQL on either database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(col(Submission.themes), JSONB).contains([{"slug": slug}])
-    each = func.json_each(col(Submission.themes)).table_valued("value").alias("theme")
-    return (
-        sa_select(literal(1))
-        .select_from(each)
-        .where(func.json_extract(each.c.value, "$.slug") == slug)
-        .exists()
-    )
 
 
 def _local_day(day: date, timezone: str) -> datetime:
@@ -137,11 +129,11 @@ def _local_day(day: date, timezone: str) -> datetime:
 def conditions(session: Session, wanted: StoryFilter) -> list[ColumnElement[bool]]:
     """The WHERE clauses of a filter (bad input raises InvalidInput)."""
     where: list[ColumnElement[bool]] = [
-        col(Submission.state).in_(_states(wanted.status)),
+        _states(wanted.status),
         col(Submission.submitted_at).is_not(None),
     ]
     if wanted.theme:
-        where.append(_has_theme(session, wanted.theme))
+        where.append(story_index.has_theme(wanted.theme))
     if wanted.place:
         where.append(
             or_(
@@ -150,14 +142,10 @@ def conditions(session: Session, wanted: StoryFilter) -> list[ColumnElement[bool
             )
         )
     if wanted.search:
-        pattern = _contains(wanted.search.strip())
-        matches: list[ColumnElement[bool]] = [
-            func.lower(col(Submission.text)).like(pattern, escape="\\"),
-            func.lower(col(Submission.public_text)).like(pattern, escape="\\"),
-        ]
+        found = story_index.has_words(session, wanted.search)
         if wanted.search.strip().upper().startswith(REF_PREFIX):
-            matches.append(col(Submission.ref) == normalize_ref(wanted.search))
-        where.append(or_(*matches))
+            found = or_(col(Submission.ref) == normalize_ref(wanted.search), found)
+        where.append(found)
     if wanted.since is not None:
         where.append(_sort_key() >= _local_day(wanted.since, wanted.timezone))
     if wanted.until is not None:
@@ -165,22 +153,6 @@ def conditions(session: Session, wanted: StoryFilter) -> list[ColumnElement[bool
     if wanted.social_only:
         where.append(col(Submission.consent).in_(SOCIAL_CONSENTS))
     return where
-
-
-def encode_cursor(moment: datetime, story_id: int) -> str:
-    """The opaque cursor after a story: its sort time and id."""
-    raw = f"{as_utc(moment).isoformat()}|{story_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The sort time and id a cursor holds; InvalidInput for anything else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        moment, _, story_id = base64.urlsafe_b64decode(padded).decode().partition("|")
-        return as_utc(datetime.fromisoformat(moment)), int(story_id)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput(f"not a page cursor: {cursor!r}") from None
 
 
 def list_page(
@@ -196,13 +168,8 @@ def list_page(
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"a page holds 1 to {MAX_LIMIT} stories, not {limit}")
     where = conditions(session, wanted)
-    key = _sort_key()
     if after:
-        moment, last_id = decode_cursor(after)
-        if newest_first:
-            where.append(or_(key < moment, and_(key == moment, col(Submission.id) < last_id)))
-        else:
-            where.append(or_(key > moment, and_(key == moment, col(Submission.id) > last_id)))
+        where.append(after_cursor(_sort_key(), col(Submission.id), after, descending=newest_first))
     order = (
         (_sort_key().desc(), col(Submission.id).desc())
         if newest_first
@@ -228,11 +195,13 @@ def list_stories(
     theme: str | None = None,
     place: str | None = None,
     search: str | None = None,
-    limit: int = 200,
-) -> list[QueueItem]:
-    """The first `limit` stories of a filter, oldest first."""
+    limit: int = 50,
+    after: str | None = None,
+) -> Page:
+    """One page of a filter's stories, oldest first (`Page.next_cursor` says whether more
+    follow: a list is never cut short without saying so)."""
     wanted = StoryFilter(status=status, theme=theme, place=place, search=search)
-    return list_page(session, wanted, limit=limit).items
+    return list_page(session, wanted, limit=limit, after=after)
 
 
 def _items(session: Session, rows: Sequence[Submission]) -> list[QueueItem]:

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from core.clock import as_utc, format_local, utcnow
 from core.delivery_table import Delivery
 from core.errors import InvalidInput
+from core.keyset import after_cursor, encode_cursor
 from core.models import Campaign, Channel, Submission
 from core.states import DeliveryState
 
@@ -80,6 +81,24 @@ def _rows(session: Session, timezone: str, *where: ColumnElement[bool]) -> list[
     return rows
 
 
+def _calendar_where(
+    status: str | None, campaign_slug: str | None, since: datetime | None
+) -> list[ColumnElement[bool]]:
+    if status is not None and status not in {s.value for s in D}:
+        known = ", ".join(s.value for s in D)
+        raise InvalidInput(f"unknown status {status!r}; use one of {known}")
+    where: list[ColumnElement[bool]] = []
+    if status is not None:
+        where.append(col(Delivery.state) == status)
+    if campaign_slug is not None:
+        # By the campaign's id, so the (campaign_id, scheduled_at, id) index serves the order.
+        campaign = select(Campaign.id).where(Campaign.slug == campaign_slug).scalar_subquery()
+        where.append(col(Delivery.campaign_id) == campaign)
+    if since is not None:
+        where.append(col(Delivery.scheduled_at) >= as_utc(since))
+    return where
+
+
 def calendar(
     session: Session,
     *,
@@ -88,18 +107,53 @@ def calendar(
     campaign_slug: str | None = None,
     since: datetime | None = None,
 ) -> list[CalendarRow]:
-    """Deliveries by time, optionally of one state or campaign, shown in `timezone`."""
-    if status is not None and status not in {s.value for s in D}:
-        known = ", ".join(s.value for s in D)
-        raise InvalidInput(f"unknown status {status!r}; use one of {known}")
-    where: list[ColumnElement[bool]] = []
-    if status is not None:
-        where.append(col(Delivery.state) == status)
-    if campaign_slug is not None:
-        where.append(col(Campaign.slug) == campaign_slug)
-    if since is not None:
-        where.append(col(Delivery.scheduled_at) >= as_utc(since))
-    return _rows(session, timezone, *where)
+    """Every delivery by time, optionally of one state or campaign, shown in `timezone` (for
+    a campaign's or a story's few posts; the whole calendar goes a page at a time)."""
+    return _rows(session, timezone, *_calendar_where(status, campaign_slug, since))
+
+
+@dataclass(frozen=True)
+class CalendarPage:
+    """One page of the calendar and the cursor of the next (None on the last page)."""
+
+    rows: list[CalendarRow]
+    next_cursor: str | None
+
+
+#: The most posts a page holds.
+MAX_PAGE = 500
+
+
+def calendar_page(
+    session: Session,
+    *,
+    timezone: str,
+    status: str | None = None,
+    campaign_slug: str | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+    after: str | None = None,
+) -> CalendarPage:
+    """One page of deliveries by time, after the cursor `after` (keyset on the indexed
+    (scheduled_at, id): the thousandth page costs what the first does)."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"a page holds 1 to {MAX_PAGE} posts, not {limit}")
+    where = _calendar_where(status, campaign_slug, since)
+    if after:
+        where.append(after_cursor(col(Delivery.scheduled_at), col(Delivery.id), after))
+    found = session.exec(
+        select(Delivery.id, Delivery.scheduled_at)
+        .where(*where)
+        .order_by(col(Delivery.scheduled_at), col(Delivery.id))
+        .limit(limit + 1)
+    ).all()
+    shown = found[:limit]
+    rows = rows_by_id(session, [int(i or 0) for i, _ in shown], timezone=timezone)
+    cursor = None
+    if len(found) > limit:
+        last_id, last_at = shown[-1]
+        cursor = encode_cursor(last_at, int(last_id or 0))
+    return CalendarPage(rows, cursor)
 
 
 def rows_by_id(session: Session, ids: Sequence[int], *, timezone: str) -> list[CalendarRow]:
@@ -426,6 +480,14 @@ def posts_in_states(
         .limit(limit)
     )
     return slot_posts(session, [int(i or 0) for i in ids], now=now)
+
+
+def count_in_states(session: Session, states: Sequence[str]) -> int:
+    """How many posts are in these states (counted on the index that starts with the state)."""
+    counted = session.exec(
+        select(func.count()).select_from(Delivery).where(col(Delivery.state).in_(list(states)))
+    ).one()
+    return int(counted)
 
 
 def post_links(

@@ -97,6 +97,7 @@ def test_queue_list_pages_with_limit_and_after(settings: Settings, make_story: M
     assert first.exit_code == 0, first.output
     lines = first.output.strip().splitlines()
     assert [line.split()[0] for line in lines[:2]] == ["SP-PG0", "SP-PG1"]
+    assert lines[-1].startswith("More stories than these 2: the same command with --after ")
     cursor = lines[-1].rsplit("--after ", 1)[1]
     rest = runner.invoke(
         app, ["queue", "list", "--json", "--limit", "10", "--after", cursor], env=env

@@ -19,8 +19,8 @@ from moderation import queue
 from tests.moderation.conftest import MakeStory
 
 
-def _refs(stories: list[Submission]) -> list[str]:
-    return [story.ref for story in stories]
+def _refs(page: queue.Page) -> list[str]:
+    return [story.ref for story in page.items]
 
 
 def test_list_filters_by_status_theme_place_and_text(engine: Engine, make_story: MakeStory) -> None:
@@ -135,7 +135,7 @@ def test_place_counts_group_by_public_place_state_and_main_theme(
         ]
         only = queue.place_counts(session, queue.StoryFilter(status="all", theme="abrasi"))
         assert sum(c.count for c in only) == 3
-        assert {i.ref for i in queue.list_stories(session, status="all", theme="abrasi")} == {
+        assert {i.ref for i in queue.list_stories(session, status="all", theme="abrasi").items} == {
             "SP-M001",
             "SP-M002",
             "SP-M003",

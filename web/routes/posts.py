@@ -13,7 +13,7 @@ from core.errors import PesisirError
 from core.i18n import t
 from core.states import DeliveryState
 from publishers import deliveries
-from publishers.calendar import posts_in_states, slot_posts
+from publishers.calendar import count_in_states, posts_in_states, slot_posts
 from publishers.channel_health import check_channels
 from publishers.channels_config import list_channels, pause_channel, resume_channel
 from publishers.preview import preview_post
@@ -22,6 +22,9 @@ from web.pages import CSRF, Planning, Who, back, database, flash, language, rend
 
 router = APIRouter()
 D = DeliveryState
+TROUBLE = [D.FAILED.value, D.UNKNOWN.value]
+#: The newest failed or unknown posts the page shows; it says how many more there are.
+FAILURES = 100
 
 
 def _channels(request: Request) -> list[dict[str, object]]:
@@ -36,12 +39,19 @@ def _channels(request: Request) -> list[dict[str, object]]:
 def posts_page(request: Request, who: Who) -> HTMLResponse:
     """Failed and unknown posts first (newest first), then the channels."""
     with database(request) as session:
-        failures = posts_in_states(session, [D.FAILED.value, D.UNKNOWN.value])
+        failures = posts_in_states(session, TROUBLE, limit=FAILURES)
+        total = count_in_states(session, TROUBLE) if len(failures) == FAILURES else len(failures)
         waiting = posts_in_states(session, [D.PENDING.value, D.SENDING.value], limit=50)
     late = [
         post for post in waiting if "past" in post.warnings or "channel_paused" in post.warnings
     ]
-    context = {"failures": failures, "late": late, "channels": _channels(request), "health": None}
+    context = {
+        "failures": failures,
+        "failures_total": total,
+        "late": late,
+        "channels": _channels(request),
+        "health": None,
+    }
     return render(request, "posts.html", context, who=who)
 
 
@@ -50,8 +60,15 @@ def channels_check(request: Request, who: Planning) -> HTMLResponse:
     """Ask every channel's publisher whether its credentials work (nothing is posted)."""
     health = check_channels(request.app.state.engine, settings_of(request))
     with database(request) as session:
-        failures = posts_in_states(session, [D.FAILED.value, D.UNKNOWN.value])
-    context = {"failures": failures, "late": [], "channels": _channels(request), "health": health}
+        failures = posts_in_states(session, TROUBLE, limit=FAILURES)
+        total = count_in_states(session, TROUBLE)
+    context = {
+        "failures": failures,
+        "failures_total": total,
+        "late": [],
+        "channels": _channels(request),
+        "health": health,
+    }
     return render(request, "posts.html", context, who=who)
 
 
