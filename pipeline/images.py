@@ -25,8 +25,8 @@ from PIL import ExifTags, Image, ImageCms, ImageFilter, ImageOps, UnidentifiedIm
 
 from core.errors import MediaError
 from pipeline.decode_budget import DecodeBudget
-from pipeline.duplicates import perceptual_hash
 from pipeline.exif import MAX_PIXELS, PhotoMetadata, heif_container_turns, read_metadata
+from pipeline.perceptual import perceptual_hash
 
 logger = logging.getLogger(__name__)
 
