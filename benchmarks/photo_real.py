@@ -10,6 +10,8 @@ are turned (EXIF orientation other than 1) is printed.
 Each way is one new process over all 40 files, timed from start to exit, as a person would run it:
 
 - pipeline: `pesisir media process FILE... --out DIR` (metadata and four renditions per photo);
+- media-only: the same command as `python -m cli.media FILE... --out DIR`, without the start-up
+  of the rest of the command line (which imports the bot, the web and the database first);
 - plain: a naive script: full decode, LANCZOS to 2048 px, save as JPEG, one file after another;
 - decode: a script that decodes each file whole once and does nothing else;
 - start-up: `pesisir --help`, to show what of the pipeline's time is the command's start.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -111,20 +114,26 @@ def commands(files: list[str], out: Path) -> dict[str, list[str]]:
     pesisir = pesisir_command()
     return {
         "pipeline": [*pesisir, "media", "process", *files, "--out", str(out / "pipeline")],
+        "media-only": [sys.executable, "-m", "cli.media", *files, "--out", str(out / "pipeline")],
         "plain": [sys.executable, "-c", PLAIN, str(out / "plain"), *files],
         "decode": [sys.executable, "-c", DECODE, str(out), *files],
         "start-up": [*pesisir, "--help"],
     }
 
 
-def run(command: list[str], out: Path) -> float:
-    """Seconds from start to exit of one process; its output folders are emptied first."""
+def run(command: list[str], out: Path) -> tuple[float, float]:
+    """Seconds from start to exit of one process, and the CPU seconds it and its worker
+    processes used; its output folders are emptied first."""
     for folder in ("pipeline", "plain"):
         shutil.rmtree(out / folder, ignore_errors=True)
         (out / folder).mkdir(parents=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def load() -> str:
@@ -159,22 +168,35 @@ def main() -> None:
         out = Path(tmp)
         ways = commands(files, out)
         times: dict[str, list[float]] = {name: [] for name in ways}
+        cpus: dict[str, list[float]] = {name: [] for name in ways}
         for round_number in range(args.repeat):
             for name, command in ways.items():
-                times[name].append(run(command, out))
+                wall, cpu = run(command, out)
+                times[name].append(wall)
+                cpus[name].append(cpu)
             print(
                 f"round {round_number + 1}: "
                 + ", ".join(f"{name} {times[name][-1]:.2f} s" for name in ways)
                 + f" (load {load()})"
             )
     best = {name: min(values) for name, values in times.items()}
+    cpu = {name: min(values) for name, values in cpus.items()}
     print(f"load average after: {load()}")
-    print("fastest round of each, whole processes over all the files:")
+    print("fastest round of each, whole processes over all the files (CPU: least of the rounds):")
     for name, seconds in best.items():
-        print(f"  {name:9} {seconds:6.2f} s  ({seconds / len(photos) * 1000:5.0f} ms a photo)")
-    p, q, d = best["pipeline"], best["plain"], best["decode"]
+        print(
+            f"  {name:9} {seconds:6.2f} s  ({seconds / len(photos) * 1000:5.0f} ms a photo)"
+            f"  CPU {cpu[name]:6.2f} s"
+        )
+    p, q, d, m = best["pipeline"], best["plain"], best["decode"], best["media-only"]
     print(f"pipeline is {q / p:.2f}× faster than the plain way (goal ≥ 3×)")
     print(f"pipeline takes {p / d:.2f}× the time of one bare full decode (goal ≤ 1.00×)")
+    print(f"media-only: {q / m:.2f}× faster than the plain way, {m / d:.2f}× a bare decode")
+    print(
+        f"CPU: the pipeline uses {cpu['pipeline'] / cpu['plain']:.2f}× the plain way's, "
+        f"{cpu['pipeline'] / cpu['decode']:.2f}× a bare decode's; media-only "
+        f"{cpu['media-only'] / cpu['plain']:.2f}× and {cpu['media-only'] / cpu['decode']:.2f}×"
+    )
 
 
 if __name__ == "__main__":
