@@ -1,14 +1,37 @@
 """Turns a submitted story into something a moderator can decide on.
 
 Media and metadata, place, themes, duplicates and safety flags; `ingest()` is the public face.
+
+The names are imported on first use (PEP 562): `pesisir media process` and the photo worker
+processes it starts need `pipeline.images` alone, not the database, tagging and place code the
+rest of the face pulls in (about a second of start-up on a small machine).
 """
 
-from pipeline.exif import read_metadata
-from pipeline.images import process_many, process_photo
-from pipeline.ingest import ingest, ingest_waiting
-from pipeline.late import add_late_photos
-from pipeline.places import resolve_place, search_places
-from pipeline.tagging import tag_text
+import importlib
+import sys
+import types
+import typing
+
+if typing.TYPE_CHECKING:
+    from pipeline.exif import read_metadata
+    from pipeline.images import process_many, process_photo
+    from pipeline.ingest import ingest, ingest_waiting
+    from pipeline.late import add_late_photos
+    from pipeline.places import resolve_place, search_places
+    from pipeline.tagging import tag_text
+
+#: Each exported name and the module that defines it.
+_WHERE = {
+    "add_late_photos": "pipeline.late",
+    "ingest": "pipeline.ingest",
+    "ingest_waiting": "pipeline.ingest",
+    "process_many": "pipeline.images",
+    "process_photo": "pipeline.images",
+    "read_metadata": "pipeline.exif",
+    "resolve_place": "pipeline.places",
+    "search_places": "pipeline.places",
+    "tag_text": "pipeline.tagging",
+}
 
 __all__ = [
     "add_late_photos",
@@ -21,3 +44,30 @@ __all__ = [
     "search_places",
     "tag_text",
 ]
+
+
+def __getattr__(name: str) -> typing.Any:
+    """Import an exported name's module on first use."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+class _Face(types.ModuleType):
+    """Keeps `pipeline.ingest` the function when its module, `pipeline.ingest`, is imported."""
+
+    def __setattr__(self, name: str, value: typing.Any) -> None:
+        # Importing a submodule sets it on the package: the module of the same name as the
+        # function it defines (`ingest`) would otherwise hide the function from the face.
+        if isinstance(value, types.ModuleType) and _WHERE.get(name) == value.__name__:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Face

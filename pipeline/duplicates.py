@@ -14,14 +14,25 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass
 
-import imagehash
-from PIL import Image
 from sqlalchemy import literal_column, or_
 from sqlmodel import Session, col, select
 
 from core.models import Media, Submission
 from core.phash import quarter_probes, quarter_sql
 from core.states import SubmissionState
+from pipeline.perceptual import perceptual_hash, phash_distance
+
+__all__ = [
+    "MIN_TEXT_CHARS",
+    "PHASH_MAX_DISTANCE",
+    "DuplicateMatch",
+    "find_duplicate",
+    "find_duplicate_match",
+    "normalise_text",
+    "perceptual_hash",
+    "phash_distance",
+    "text_digest",
+]
 
 # Hamming distance (of 64 bits) at or below which two photos count as the same picture.
 # Re-encoding, Telegram's recompression, resizing and a light colour edit move a pHash by
@@ -40,16 +51,6 @@ class DuplicateMatch:
     submission_id: int
     kind: str
     distance: int = 0  # pHash bits that differ (0 for sha256 and text)
-
-
-def perceptual_hash(image: Image.Image) -> str:
-    """The 64-bit perceptual hash of an (upright) image, as 16 hex digits."""
-    return str(imagehash.phash(image))
-
-
-def phash_distance(first: str, second: str) -> int:
-    """Bits that differ between two hex perceptual hashes."""
-    return int(imagehash.hex_to_hash(first) - imagehash.hex_to_hash(second))
 
 
 def normalise_text(text: str | None) -> str:

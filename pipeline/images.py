@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import io
 import logging
+import multiprocessing
 import os
+import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -25,8 +29,8 @@ from PIL import ExifTags, Image, ImageCms, ImageFilter, ImageOps, UnidentifiedIm
 
 from core.errors import MediaError
 from pipeline.decode_budget import DecodeBudget
-from pipeline.duplicates import perceptual_hash
 from pipeline.exif import MAX_PIXELS, PhotoMetadata, heif_container_turns, read_metadata
+from pipeline.perceptual import perceptual_hash
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +74,8 @@ _TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 _SRGB = ImageCms.createProfile("sRGB")
+# Whether libvips has worked in this process (and so started threads a fork would not copy).
+_VIPS_STARTED = False
 
 
 @dataclass(frozen=True)
@@ -189,7 +195,13 @@ def process_many(
     workers: int | None = None,
     budget: DecodeBudget = DECODE_BUDGET,
 ) -> list[PhotoResult]:
-    """Process files on all cores (Pillow releases the GIL); each gets `out_dir/<stem>/`."""
+    """Process files on all cores, one worker process per core; each gets `out_dir/<stem>/`.
+
+    Processes, not threads: the metadata reader, the preview and the bookkeeping between the
+    C calls hold the GIL, which kept threads at about 1.25 of 2 cores. The largest photos go
+    first, so the last to finish are small ones and no core waits long at the end. The results
+    come back in the order of `paths`.
+    """
     jobs: list[tuple[Path, Path]] = []
     taken: set[str] = set()
     for path in paths:
@@ -200,18 +212,60 @@ def process_many(
             folder = f"{stem}-{n}"
         taken.add(folder)
         jobs.append((path, out_dir / folder))
-    count = workers or os.cpu_count() or 1
-    # Files already fill the cores; one thread per photo's renditions avoids oversubscribing.
-    inner = 1 if len(jobs) > 1 else None
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(lambda job: process_photo(*job, threads=inner, budget=budget), jobs))
+    count = min(workers or _cores(), len(jobs))
+    if count <= 1:  # one photo (or one core): its renditions spread over threads instead
+        return [process_photo(path, folder, budget=budget) for path, folder in jobs]
+    costs = [decode_cost(path) for path, _ in jobs]
+    futures: dict[int, Future[PhotoResult]] = {}
+    with ProcessPoolExecutor(max_workers=count, mp_context=_worker_context()) as pool:
+        for index in sorted(range(len(jobs)), key=lambda i: -costs[i]):
+            # The budget is held here, from handing a photo over until its worker is done, so
+            # it bounds the pixels of all the worker processes together.
+            cost = budget.acquire(costs[index])
+            future = pool.submit(_process_alone, *jobs[index])
+            future.add_done_callback(partial(_give_back, budget, cost))
+            futures[index] = future
+        return [futures[index].result() for index in range(len(jobs))]
+
+
+def _give_back(budget: DecodeBudget, cost: int, _done: Future[PhotoResult]) -> None:
+    budget.release(cost)
+
+
+def _process_alone(path: Path, out_dir: Path) -> PhotoResult:
+    """One photo in a worker process: one thread, as the other workers fill the other cores."""
+    # The parent holds this photo's cost in its budget; a forked worker's copy of that budget
+    # would still count what the parent held at the fork, so the worker gets its own.
+    return process_photo(path, out_dir, threads=1, budget=DecodeBudget(MAX_FULL_DECODE_PIXELS))
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: a fork while it is safe, else a fresh interpreter.
+
+    A fork is ready at once; a fresh interpreter ("spawn") first imports the pipeline and, from
+    the `pesisir` script, the whole command line again (seconds on a small machine). But a
+    fork copies libvips' worker threads' state without the threads, and a forked worker then
+    hangs in its first resize: so a process that has made renditions itself spawns.
+    """
+    if sys.platform == "linux" and not _VIPS_STARTED and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _cores() -> int:
+    """The cores this process may run on (fewer than the machine's in a limited container)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def load_pixels(path: Path) -> Pixels:
     """Decode once, upright and in sRGB, as an RGB array; MediaError if refused.
 
-    A large plain JPEG (the usual phone photo) is decoded by libjpeg-turbo's scaled decoder
-    straight into the array; anything else, or anything odd, goes through `open_upright`.
+    A plain sRGB JPEG (the usual phone photo, upright or turned) is decoded by libjpeg-turbo,
+    scaled when large, straight into the array; anything else, or anything odd, goes through
+    `open_upright`.
     """
     try:
         size = path.stat().st_size
@@ -219,20 +273,23 @@ def load_pixels(path: Path) -> Pixels:
         raise MediaError("unreadable", str(exc)) from exc
     if size > MAX_FILE_BYTES:
         raise MediaError("too_big", f"{size:,} bytes; at most {MAX_FILE_BYTES:,} are read")
-    pixels = _fast_jpeg(path)
+    pixels = fast_jpeg_pixels(path)
     if pixels is not None:
         return pixels
     with open_upright(path) as image:
         return _pixels(image)
 
 
-def _fast_jpeg(path: Path) -> Pixels | None:
-    """The upright pixels of a large sRGB JPEG at reduced scale, or None for the careful path.
+def fast_jpeg_pixels(path: Path) -> Pixels | None:
+    """The upright pixels of an sRGB JPEG, at reduced scale when large, or None for the careful
+    path.
 
     Same decoder and scale as Pillow's `draft` (identical pixels), but into one array that
-    the encoder and libvips read directly: no second full-size copy. Every doubt (another
-    format or colour mode, an ICC profile that is not sRGB, a turned photo, a small image, any
-    error or warning from the decoder, such as a truncated file) returns None.
+    the encoder and libvips read directly: no copy out of Pillow's own layout (which cost more
+    than the decode itself for an 8 MP photo decoded whole). A turned photo (EXIF orientation
+    2–8: most phone photos held upright) is turned in that array by libvips, with exactly
+    Pillow's transposes. Every doubt (another format or colour mode, an ICC profile that is not
+    sRGB, any error or warning from the decoder, such as a truncated file) returns None.
     """
     try:
         with path.open("rb") as handle:
@@ -246,17 +303,30 @@ def _fast_jpeg(path: Path) -> Pixels | None:
             width, height = image.size
             scale = _draft_scale(width, height)
             icc = image.info.get("icc_profile")
-            if scale < 2 or width * height > MAX_PIXELS or (icc and not _is_srgb(icc)):
+            if width * height > MAX_PIXELS or (icc and not _is_srgb(icc)):
                 return None
-            # Turning an array costs several times what Pillow's transpose does.
-            if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:
+            orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+            if not isinstance(orientation, int):
                 return None
         pixels: Pixels = simplejpeg.decode_jpeg(
             data, "RGB", min_width=-(-width // scale), min_height=-(-height // scale)
         )
+        if orientation in _TRANSPOSE:  # other values: left as they are, as exif_transpose does
+            pixels = _turn(pixels, orientation)
     except Exception:  # noqa: BLE001 - any doubt takes the careful path, which says why
         return None
     return pixels
+
+
+def _turn(pixels: Pixels, orientation: int) -> Pixels:
+    """The array turned and mirrored as EXIF `orientation` says, by libvips' `autorot`.
+
+    One pass without the GIL, where Pillow needs three (into its own layout, transpose, back
+    to an array) and numpy's strided copy is slower still.
+    """
+    image = _vips(pixels).copy()
+    image.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    return _array(image.autorot())
 
 
 def _draft_scale(width: int, height: int) -> int:
@@ -389,6 +459,8 @@ def _pixels(image: Image.Image) -> Pixels:
 
 def _vips(pixels: Pixels) -> Any:
     """A libvips view of the array (no copy; it keeps a reference to it)."""
+    global _VIPS_STARTED  # noqa: PLW0603 - one flag per process, set once, read by process_many
+    _VIPS_STARTED = True
     height, width = pixels.shape[:2]
     return pyvips.Image.new_from_memory(pixels.data, width, height, 3, "uchar")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,27 @@ def test_media_process_text_output(tmp_path: Path, photo: Path) -> None:
     result = CliRunner().invoke(app, ["media", "process", str(photo), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0
     assert "web 1200×900" in result.output
+
+
+def test_media_command_alone_in_a_fresh_process_forks_its_workers(
+    tmp_path: Path, photo: Path
+) -> None:
+    """`python -m cli.media` (the command without the rest of the command line): in a fresh
+    process libvips has not worked yet, so its worker processes are forked; all files done."""
+    other = tmp_path / "lain" / "pantai.jpg"
+    other.parent.mkdir()
+    other.write_bytes(photo.read_bytes())
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.media", str(photo), str(other), "--out", str(out), "--json"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["file"] for line in lines] == [str(photo), str(other)]
+    assert [line["error"] for line in lines] == [None, None]
+    assert sorted(p.name for p in out.iterdir()) == ["pantai", "pantai-2"]

@@ -17,6 +17,7 @@ from pipeline.decode_budget import DecodeBudget
 from pipeline.images import (
     MAX_BYTES,
     MAX_FILE_BYTES,
+    fast_jpeg_pixels,
     load_pixels,
     open_upright,
     process_many,
@@ -291,6 +292,47 @@ def test_process_many_keeps_order_and_separate_folders(tmp_path: Path) -> None:
     assert folders == {"x", "x-2"}
 
 
+def test_process_many_on_worker_processes_renders_every_file_once(tmp_path: Path) -> None:
+    """Several worker processes, files of one name in different folders, a turned photo, a
+    refused file: every result in the order given, each photo's renditions in its own folder
+    made from that photo, none missing, none twice."""
+    colours = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (200, 200, 40), (40, 200, 200)]
+    paths = []
+    for number, colour in enumerate(colours):
+        path = tmp_path / f"in{number % 2}" / f"IMG_{number // 2}.jpg"
+        path.parent.mkdir(exist_ok=True)
+        Image.new("RGB", (1600, 1200), colour).save(path, "JPEG", quality=90)
+        paths.append(path)
+    turned = _large_asymmetric_jpeg(tmp_path / "turned.jpg", 6, gps=True)
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    paths[2:2] = [turned, empty]
+    # libvips has now worked in this process: its workers must start fresh, not be forked
+    assert process_photo(paths[0], tmp_path / "before").error is None
+    results = process_many(paths, tmp_path / "out", workers=3)
+    assert [result.file for result in results] == [str(path) for path in paths]
+    assert [result.error for result in results].count(None) == 6
+    assert results[3].error == "empty"
+    made = [result for result in results if result.error is None]
+    folders = [Path(str(result.renditions["web"]["path"])).parent for result in made]
+    assert len(set(folders)) == 6
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(f.name for f in folders)
+    for folder in folders:
+        assert sorted(p.name for p in folder.iterdir()) == [
+            f"{n}.jpg" for n in sorted(RENDITION_NAMES)
+        ]
+    for result in made:
+        check_renditions(result.renditions)
+    assert (made[2].renditions["web"]["width"], made[2].renditions["web"]["height"]) == (1080, 1800)
+    originals = [path for path in paths if path not in (turned, empty)]
+    for path, result in zip(originals, [made[0], made[1], *made[3:]], strict=True):
+        with Image.open(path) as original, Image.open(result.renditions["thumb"]["path"]) as thumb:
+            expected = original.convert("RGB").getpixel((0, 0))
+            got = thumb.convert("RGB").getpixel((10, 10))
+        assert isinstance(expected, tuple) and isinstance(got, tuple)
+        assert max(abs(x - y) for x, y in zip(expected, got, strict=True)) < 12
+
+
 @needs_corpus
 @pytest.mark.parametrize("shape", ["landscape", "portrait"])
 def test_all_eight_orientations_look_like_the_upright_original(shape: str) -> None:
@@ -352,7 +394,9 @@ def test_iphone_style_mpo_jpeg_with_a_second_frame(tmp_path: Path) -> None:
     check_renditions(result.renditions)
 
 
-def _large_asymmetric_jpeg(path: Path, orientation: int, **save: object) -> Path:
+def _large_asymmetric_jpeg(
+    path: Path, orientation: int, *, gps: bool = False, **save: object
+) -> Path:
     """A 3600×2160 JPEG (big enough for the scaled decode) whose every turn looks different."""
     image = Image.new("RGB", (3600, 2160), (30, 90, 160))
     draw = ImageDraw.Draw(image)
@@ -360,13 +404,49 @@ def _large_asymmetric_jpeg(path: Path, orientation: int, **save: object) -> Path
     draw.rectangle((3300, 1200, 3599, 2159), fill=(200, 30, 30))  # a tall one bottom right
     exif = Image.Exif()
     exif[0x0112] = orientation
+    if gps:
+        where = exif.get_ifd(0x8825)
+        where[1], where[2], where[3], where[4] = "S", (10.0, 10.0, 37.92), "E", (123.0, 36.0, 25.2)
     image.save(path, "JPEG", quality=90, exif=exif, **save)
     return path
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
+def test_turned_jpegs_take_the_scaled_decode_with_pillows_pixels(
+    tmp_path: Path, orientation: int
+) -> None:
+    """Upright or turned (phones store most photos turned, orientation 6 or 8), a large JPEG
+    is decoded at reduced scale straight into an array, then turned: exactly Pillow's pixels."""
+    source = _large_asymmetric_jpeg(tmp_path / "turned.jpg", orientation)
+    pixels = fast_jpeg_pixels(source)
+    assert pixels is not None  # not left to the careful path
+    assert pixels.shape == ((1800, 1080, 3) if orientation >= 5 else (1080, 1800, 3))
+    assert np.array_equal(pixels, np.asarray(open_upright(source)))
+    assert np.array_equal(load_pixels(source), pixels)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_turned_phone_photo_comes_out_upright_and_clean(tmp_path: Path, orientation: int) -> None:
+    source = _large_asymmetric_jpeg(tmp_path / "IMG_0007.jpg", orientation, gps=True)
+    assert fast_jpeg_pixels(source) is not None
+    result = process_photo(source, tmp_path / "out")
+    assert result.error is None
+    assert result.metadata is not None and result.metadata.gps_lat is not None  # private copy
+    check_renditions(result.renditions)  # sizes, and no EXIF, GPS or other metadata
+    sizes = {name: (r["width"], r["height"]) for name, r in result.renditions.items()}
+    turned = orientation in (6, 8)
+    assert sizes["web"] == ((1080, 1800) if turned else (1800, 1080))
+    assert sizes["thumb"] == ((192, 320) if turned else (320, 192))
+    # the yellow block, top left of the stored picture, lands where the turn puts it
+    corner = {3: (1750, 1050), 6: (1050, 50), 8: (50, 1750)}[orientation]
+    with Image.open(result.renditions["web"]["path"]) as web:
+        r, g, b = web.convert("RGB").getpixel(corner)
+    assert r > 180 and g > 150 and b < 100
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
 def test_scaled_jpeg_decode_turns_like_the_careful_path(tmp_path: Path, orientation: int) -> None:
-    """Large upright JPEGs skip Pillow's decode, turned ones do not: all match Pillow's."""
+    """Every orientation's renditions match the careful path's picture."""
     source = _large_asymmetric_jpeg(tmp_path / "turned.jpg", orientation)
     result = process_photo(source, tmp_path / "out")
     assert result.error is None
