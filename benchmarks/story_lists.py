@@ -14,7 +14,7 @@ channels) on SQLite (`--sqlite-file`, default a temporary file) and PostgreSQL
 (`--database-url`, default the local `bench_queue` database, which it EMPTIES). `--reuse` keeps
 a database that already holds the stories (to time again without building again).
 
-    python -m benchmarks.queue [--stories 1000000] [--posts 100000] [--sqlite-only] [--reuse]
+    python -m benchmarks.story_lists [--stories 1000000] [--posts 100000] [--sqlite-only] [--reuse]
 
 (As a module: run as a file, this `queue.py` would shadow the standard library's `queue`.)
 """
