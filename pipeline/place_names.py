@@ -4,17 +4,21 @@ Rules (documented in README "Pipeline: themes, places and safety"):
 - Gazetteer names and aliases after normalisation (case, punctuation, hyphens, apostrophes,
   everyday spellings such as "pante", "psr", "jln"), longest match first, then fuzzy matching for
   typos (same number of words, same first letter, and the words that are not generic — kampung,
-  pantai, pasar, ... — must match too). Names that are also ordinary words (`weak_names`, e.g.
-  "Merdeka", "Tanah Merah", "Roti") count only when capitalised and either after a place cue
-  ("di", "kelurahan", "pantai", ...), before the Kupang Malay possessive "pung", or not at the
-  start of a sentence. Short all-capital acronyms ("OB", "TDM", "LLBK") count only in capitals.
+  pantai, pasar, ... — must match too); a phrase of everyday words (`common-words.txt`:
+  "tumpukan" is no Tuapukan) or one running across a full stop is never a typo. Names that are
+  also ordinary words (`weak_names`, e.g. "Merdeka", "Tanah Merah", "Roti") count only when
+  capitalised and either after a place cue ("di", "kelurahan", "pantai", ...), before the
+  Kupang Malay possessive "pung", not at the start of a sentence, or written as a proper name
+  that starts with a kind word ("Pantai Warna", "Kota Kasih"); never after "Hari"/"HUT" ("Hari
+  Merdeka"). Short all-capital acronyms ("OB", "TDM", "LLBK") count only in capitals; initials
+  with dots ("W.Z.") read as one word.
 - Several places: the highest salience wins; salience = specificity of the kind (landmark, beach
   or dusun 5, kelurahan/desa 4, kecamatan 3, town 2, kabupaten or a large island 1) + 2 after a
   locative cue ("di", "in", "at", "kelurahan", "desa") or + 0.5 after a weaker cue ("ke", "dari",
   "dekat", "pesisir", ...) + 1 when one of its ancestors is also named + 0.5 per extra mention
   - 0.5 for a fuzzy match; ties go to the first mentioned. A name shared by an island and a
-  kecamatan ("Semau") means the island; "Camat Sulamu" means the kecamatan. The province alone
-  is no place.
+  kecamatan ("Semau") means the island; "Camat Sulamu" and "kecamatan Sulamu" mean the
+  kecamatan, "Bupati Kupang" the kabupaten. The province alone is no place.
 - A beach/market/harbour word before a kelurahan ("pante di Lasiana", "Pasar Oesapa"), after it
   in English ("Lasiana beach") or as a Kupang Malay possessive ("Klapa Lima pung pante") picks
   the landmark of that name, else the one inside that kelurahan; "dekat pantai Lasiana" (near the
@@ -25,10 +29,12 @@ Rules (documented in README "Pipeline: themes, places and safety"):
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 from rapidfuzz import fuzz, process
 
@@ -91,7 +97,19 @@ _GENERIC = frozenset(
     {"kampung", "pantai", "pasar", "desa", "kelurahan", "pulau", "gereja", "masjid", "jalan"}
     | {"kali", "tempat", "dusun", "pelabuhan", "kota", "teluk", "sungai", "gunung", "air"}
 )
+# Before a name: "Bupati Kupang" is the kabupaten, "kecamatan Sulamu" the kecamatan
+_KIND_BEFORE = {
+    "camat": "kecamatan",
+    "kecamatan": "kecamatan",
+    "kec": "kecamatan",
+    "bupati": "kabupaten",
+    "pemkab": "kabupaten",
+}
+# "Hari Merdeka" (Independence Day) and "HUT Merdeka" name a day, not the kelurahan
+_DAY_WORDS = frozenset({"hari", "hut"})
 _WORD = re.compile(r"[^\W_]+(?:['’`][^\W_]+)*")
+# Initials written with dots ("RSUD W.Z. Johannes") read as one word ("WZ")
+_INITIALS = re.compile(r"\b(?:[^\W\d_]\.){2,}")
 _POSSESSIVE = re.compile(r"['’`]s$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?\n]\s*$")
 
@@ -112,7 +130,13 @@ class _Token:
     raw: str
 
 
+def _without_initials_dots(text: str) -> str:
+    """'W.Z. Johannes' as 'WZ   Johannes': the same length, so spans still fit the text."""
+    return _INITIALS.sub(lambda m: m.group().replace(".", "") + " " * m.group().count("."), text)
+
+
 def _tokens(text: str) -> list[_Token]:
+    text = _without_initials_dots(text)
     out = []
     for m in _WORD.finditer(text):
         raw = m.group()
@@ -191,6 +215,19 @@ def _weak_squashed() -> frozenset[str]:
 
 
 @cache
+def common_words() -> frozenset[str]:
+    """Everyday words near a place name that are never its typo (`scripts/make-common-words`)."""
+    data = resources.files("pipeline").joinpath("data/common-words.txt").read_text("utf-8")
+    return frozenset(w for w in data.split("\n") if w and not w.startswith("#"))
+
+
+def _everyday(toks: list[_Token]) -> bool:
+    """Whether a phrase is ordinary words ("tumpukan sampah", "pantai. Papan"), no typo."""
+    words = [t.norm for t in toks if t.norm not in _GENERIC]
+    return all(w in common_words() for w in words)
+
+
+@cache
 def _max_key_len() -> int:
     return max(len(k) for k in _index())
 
@@ -222,8 +259,10 @@ def _entry_ok(entry: _Entry, text: str, toks: list[_Token], i: int, j: int) -> b
     if entry.acronym:
         return raw.isupper()
     if entry.weak:
-        if not raw[:1].isupper():
+        if not raw[:1].isupper() or (i > 0 and toks[i - 1].norm in _DAY_WORDS):
             return False
+        if j - i > 1 and toks[i].norm in _GENERIC and all(w[:1].isupper() for w in raw.split()):
+            return True  # "Pantai Warna", "Kota Kasih" (not "Air mata") is a proper name
         cue = i > 0 and toks[i - 1].norm in STRONG_CUES | WEAK_CUES
         # Kupang Malay possessive: "Tarus pung jalan" names the place ("tarus" = "terus" never
         # owns anything)
@@ -267,12 +306,16 @@ def _find_mentions(text: str) -> list[_Mention]:
 
 
 def _refine(mention: _Mention, toks: list[_Token]) -> None:
-    """'Camat Sulamu' is the kecamatan; 'dekat pantai Lasiana' is the kelurahan behind it."""
+    """'Camat Sulamu' is the kecamatan, 'Bupati Kupang' the kabupaten; 'dekat pantai Lasiana'
+    is the kelurahan behind the beach."""
     index = by_id()
     before = [t.norm for t in toks[max(0, mention.start - 2) : mention.start]]
-    if before[-1:] == ["camat"]:
-        kecamatan = [pid for pid in mention.candidates if index[pid].kind == "kecamatan"]
-        mention.candidates = kecamatan or mention.candidates
+    kind = _KIND_BEFORE.get(before[-1]) if before else None
+    if kind is not None:
+        named = tuple(t.norm for t in toks[mention.start : mention.end])
+        called = [e.place_id for e in _index().get((kind, *named), ())]  # "Kabupaten Kupang"
+        of_kind = [pid for pid in mention.candidates if index[pid].kind == kind]
+        mention.candidates = of_kind or called or mention.candidates
     if _NEAR.intersection(before) and all(
         index[pid].kind == "pantai" for pid in mention.candidates
     ):
@@ -299,6 +342,8 @@ def _fuzzy_mentions(text: str, toks: list[_Token], taken: set[int]) -> list[_Men
                 continue  # "pantai di" is no typo of "Pantai LLBK" ("RSUD WZ Johanes" is)
             if tuple(phrase.split()) in _index() or phrase.replace(" ", "") in _weak_squashed():
                 continue  # an exact name refused by the weak-name rules stays refused
+            if _everyday(toks[i:j]) or _crosses_sentence(text, toks[i:j]):
+                continue
             # same number of words: "pendaratan ikan" is no typo of "pendaratan ikan Oeba"
             group = choices.get((n, phrase[0]), {})
             hit = process.extractOne(
@@ -328,6 +373,12 @@ def _fuzzy_mentions(text: str, toks: list[_Token], taken: set[int]) -> list[_Men
         taken.update(range(i, j))
         i = j
     return out
+
+
+def _crosses_sentence(text: str, toks: list[_Token]) -> bool:
+    """Whether a sentence ends between the words ("di pantai. Papan larangan")."""
+    text = _without_initials_dots(text)
+    return any(re.search(r"[.!?;:\n]", text[a.end : b.start]) for a, b in itertools.pairwise(toks))
 
 
 def _prefer_landmark(mention: _Mention, toks: list[_Token]) -> None:

@@ -273,6 +273,14 @@ def test_loosely_written_places_are_found() -> None:
         ("Katong di Labat su tiga hari sonde ada air", "dusun-labat"),
         ("Air su masuk rumah di Namosen", "kel-namosain"),
         ("Asap hitam dari PLTU tiap malam", "lm-pltu-bolok"),
+        # fourth round of issue 14 (from train-split misses)
+        ("Fishers across kecamatan Sulamu agreed on a fine", "kec-sulamu"),
+        ("Bapak Bupati Kupang, embung su bocor", "kab-kupang"),
+        ("Ruang anak di RSUD W.Z. Johannes penuh", "lm-rsud-wz-johannes"),  # initials with dots
+        ("The ER at WZ Johannes was full", "lm-rsud-wz-johannes"),
+        ("Pantai Warna is so pretty di foto", "pantai-warna-oesapa"),  # capitalised proper name
+        ("Kota Kasih ko kotor bagini?", "kota-kupang"),
+        ("Nelayan mendatangi kantor DPRD Kota", "kota-kupang"),
     ],
 )
 def test_loose_mentions_resolve(text: str, expected: str) -> None:
@@ -288,6 +296,12 @@ def test_loose_mentions_resolve(text: str, expected: str) -> None:
         "Listrik mati tarus dari pagi",  # tarus = terus
         "Tolong Pemprov NTT segera terbitkan aturan",  # the province alone is no place
         "Mari kita foto poto bersama",
+        # everyday words one letter from a name (scripts/make-common-words)
+        "Sa su mengadu soal tumpukan sampah",  # not Desa Tuapukan
+        "Ada lowongan di lembaga lingkungan?",  # not Lembata
+        "Dilarang ambil karang di pantai. Papan larangan dibuat pemuda",  # no typo across a "."
+        "Hari Merdeka tahun ini lomba tarik tambang",  # a holiday, not Kelurahan Merdeka
+        "Air mata mama jatuh",  # capitalised only as a sentence start
     ],
 )
 def test_ordinary_words_stay_no_place(text: str) -> None:
