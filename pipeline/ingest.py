@@ -293,7 +293,7 @@ def _record_and_route(
 ) -> str:
     """Keep the pipeline's errors and version on the story and send it to review (or quarantine)."""
     story.pipeline_errors = errors
-    # e.g. "3 (rules 2026.12.2 + lr-b0bb16e26cfe)": which rules and model tagged the story
+    # e.g. "3 (rules 2026.12.2 + lr-cc2632d08b95)": which rules and model tagged the story
     story.pipeline_version = f"{PIPELINE_VERSION} ({stored_version()})"
     story.processed_at = utcnow()
     session.add(story)

@@ -15,7 +15,9 @@ collapsed):
 - the rules' strength per theme (`rules:abrasi`, 0-1), so the model learns how far to trust them,
   and the strength of each theme's terms the rules found only negated (`rules:negated:abrasi`),
   so "sumur sonde asin" counts against a dry-well story.
-Term frequencies are sublinear (1 + ln count), weighted by idf and scaled to unit length.
+Term frequencies are sublinear (1 + ln count), weighted by idf and scaled to unit length; the
+rule strengths are multiplied by their own entry in the idf array, the rule weight training
+chose (a smaller weight makes the model lean less on the rules).
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def vectorize(
     features: Features, vocabulary: dict[str, int], idf: FloatArray
 ) -> tuple[npt.NDArray[np.int64], FloatArray]:
     """Indexes and values of the known features: tf-idf of the text's features scaled to unit
-    length, then the rule strengths as they are."""
+    length, then the rule strengths times their weight (their idf entry)."""
     text_idx: list[int] = []
     text_vals: list[float] = []
     rule_idx: list[int] = []
@@ -107,7 +109,7 @@ def vectorize(
             continue
         if feature.startswith(RULE_PREFIX):
             rule_idx.append(j)
-            rule_vals.append(count)
+            rule_vals.append(count * float(idf[j]))
         else:
             text_idx.append(j)
             text_vals.append((1.0 + math.log(count)) * float(idf[j]))
