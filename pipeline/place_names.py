@@ -32,8 +32,9 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from rapidfuzz import fuzz, process
@@ -112,6 +113,7 @@ _WORD = re.compile(r"[^\W_]+(?:['’`][^\W_]+)*")
 _INITIALS = re.compile(r"\b(?:[^\W\d_]\.){2,}")
 _POSSESSIVE = re.compile(r"['’`]s$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?\n]\s*$")
+_BREAK = re.compile(r"[.!?;:\n]")
 
 
 def normalize(text: str) -> str:
@@ -135,7 +137,9 @@ def _without_initials_dots(text: str) -> str:
     return _INITIALS.sub(lambda m: m.group().replace(".", "") + " " * m.group().count("."), text)
 
 
-def _tokens(text: str) -> list[_Token]:
+@lru_cache(maxsize=64)
+def _tokens(text: str) -> tuple[_Token, ...]:
+    """The words of a text, normalised (cached: choosing a place reads them several times)."""
     text = _without_initials_dots(text)
     out = []
     for m in _WORD.finditer(text):
@@ -145,7 +149,7 @@ def _tokens(text: str) -> list[_Token]:
             raw, end = raw[:-2], end - 2
         for part in normalize(raw).split():
             out.append(_Token(_SPELLINGS.get(part, part), m.start(), end, raw))
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +225,7 @@ def common_words() -> frozenset[str]:
     return frozenset(w for w in data.split("\n") if w and not w.startswith("#"))
 
 
-def _everyday(toks: list[_Token]) -> bool:
+def _everyday(toks: Sequence[_Token]) -> bool:
     """Whether a phrase is ordinary words ("tumpukan sampah", "pantai. Papan"), no typo."""
     words = [t.norm for t in toks if t.norm not in _GENERIC]
     return all(w in common_words() for w in words)
@@ -254,7 +258,7 @@ def _is_sentence_start(text: str, token: _Token) -> bool:
     return token.start == 0 or bool(_SENTENCE_END.search(text[: token.start]))
 
 
-def _entry_ok(entry: _Entry, text: str, toks: list[_Token], i: int, j: int) -> bool:
+def _entry_ok(entry: _Entry, text: str, toks: Sequence[_Token], i: int, j: int) -> bool:
     raw = text[toks[i].start : toks[j - 1].end]
     if entry.acronym:
         return raw.isupper()
@@ -305,7 +309,7 @@ def _find_mentions(text: str) -> list[_Mention]:
     return mentions
 
 
-def _refine(mention: _Mention, toks: list[_Token]) -> None:
+def _refine(mention: _Mention, toks: Sequence[_Token]) -> None:
     """'Camat Sulamu' is the kecamatan, 'Bupati Kupang' the kabupaten; 'dekat pantai Lasiana'
     is the kelurahan behind the beach."""
     index = by_id()
@@ -324,8 +328,9 @@ def _refine(mention: _Mention, toks: list[_Token]) -> None:
         )
 
 
-def _fuzzy_mentions(text: str, toks: list[_Token], taken: set[int]) -> list[_Mention]:
+def _fuzzy_mentions(text: str, toks: Sequence[_Token], taken: set[int]) -> list[_Mention]:
     choices = _fuzzy_choices()
+    breaks = _sentence_breaks(text, toks)
     out: list[_Mention] = []
     i = 0
     while i < len(toks):
@@ -342,7 +347,7 @@ def _fuzzy_mentions(text: str, toks: list[_Token], taken: set[int]) -> list[_Men
                 continue  # "pantai di" is no typo of "Pantai LLBK" ("RSUD WZ Johanes" is)
             if tuple(phrase.split()) in _index() or phrase.replace(" ", "") in _weak_squashed():
                 continue  # an exact name refused by the weak-name rules stays refused
-            if _everyday(toks[i:j]) or _crosses_sentence(text, toks[i:j]):
+            if _everyday(toks[i:j]) or any(breaks[i : j - 1]):
                 continue
             # same number of words: "pendaratan ikan" is no typo of "pendaratan ikan Oeba"
             group = choices.get((n, phrase[0]), {})
@@ -375,13 +380,14 @@ def _fuzzy_mentions(text: str, toks: list[_Token], taken: set[int]) -> list[_Men
     return out
 
 
-def _crosses_sentence(text: str, toks: list[_Token]) -> bool:
-    """Whether a sentence ends between the words ("di pantai. Papan larangan")."""
+def _sentence_breaks(text: str, toks: Sequence[_Token]) -> list[bool]:
+    """Per word, whether a sentence ends right after it ("di pantai. Papan larangan")."""
     text = _without_initials_dots(text)
-    return any(re.search(r"[.!?;:\n]", text[a.end : b.start]) for a, b in itertools.pairwise(toks))
+    gaps = [bool(_BREAK.search(text, a.end, b.start)) for a, b in itertools.pairwise(toks)]
+    return [*gaps, True]
 
 
-def _prefer_landmark(mention: _Mention, toks: list[_Token]) -> None:
+def _prefer_landmark(mention: _Mention, toks: Sequence[_Token]) -> None:
     """'pantai di Lasiana', 'Pasar Oesapa', 'Lasiana beach': the landmark inside the kelurahan."""
     index = by_id()
     type_words: set[str] = set()

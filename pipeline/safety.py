@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 
@@ -33,6 +33,7 @@ def spam_reasons(text: str) -> list[str]:
     return list(dict.fromkeys(rule.kind for rule in rules if rule.pattern.search(text)))
 
 
+@lru_cache(maxsize=64)  # the tagger asks for one text's score several times
 def spam_score(text: str) -> float:
     """0.0 (a story) to 1.0 (certainly spam): matched rule weights added, capped at 1."""
     _, rules = _spam_rules()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from core import taxonomy
@@ -148,6 +148,11 @@ def stems(word: str) -> frozenset[str]:
 
 def tokenize(text: str, clause_breaks: frozenset[str] = frozenset()) -> list[Tok]:
     """The words of a text with stems and clause numbers (punctuation and `clause_breaks` split)."""
+    return list(_tokenize(text, clause_breaks))
+
+
+@lru_cache(maxsize=64)  # the rules and the model read the same text one after the other
+def _tokenize(text: str, clause_breaks: frozenset[str]) -> tuple[Tok, ...]:
     toks: list[Tok] = []
     clause = 0
     last_end = 0
@@ -159,7 +164,7 @@ def tokenize(text: str, clause_breaks: frozenset[str] = frozenset()) -> list[Tok
             if form in clause_breaks:
                 clause += 1
             toks.append(Tok(form, stems(form) | {form}, clause, m.start(), m.end()))
-    return toks
+    return tuple(toks)
 
 
 def _phrase(term: str) -> tuple[str, ...]:
@@ -254,12 +259,16 @@ def scan_rules(text: str) -> tuple[list[RuleHit], dict[str, float]]:
     for rule in r.themes:
         excluded: set[int] = set()
         for phrase in rule.exclude:
+            if phrase and phrase[0] not in at:
+                continue  # most terms are absent: skip them before any matching
             for i in _matches(toks, at, phrase):
                 excluded.update(range(i, i + len(phrase)))
         raw = 0.0
         spans: list[tuple[int, int]] = []
         # each term counts once (plus a little per repeat); a phrase adds to its words' weight
         for phrase, weight in rule.terms:
+            if phrase and phrase[0] not in at:
+                continue
             found = [
                 i
                 for i in _matches(toks, at, phrase)
