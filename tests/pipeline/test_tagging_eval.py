@@ -127,16 +127,28 @@ def test_readme_states_the_heldout_figures_of_the_shipped_model(
     assert place is not None and place.group(1) == f"{combined.place_accuracy:.3f}"
 
 
-def test_readme_states_the_second_test_set_figures_of_the_shipped_model() -> None:
-    """The blind set (written after the freeze): its figures in the README are the model's."""
-    second = load_labelled(ROOT / "tests" / "data" / "tagging" / "second-set.jsonl")
-    assert len(second) == 160 and {row["split"] for row in second} == {"second"}
-    combined, rules_only = compare(second)
+@pytest.mark.parametrize(
+    ("name", "heading"), [("second", "**Second test set**"), ("third", "**Third test set**")]
+)
+def test_blind_sets_are_well_formed_and_the_readme_states_their_figures(
+    name: str, heading: str
+) -> None:
+    """The blind sets (written by someone who saw neither model nor rules): well formed, and
+    their figures in the README are the shipped model's."""
+    blind = load_labelled(ROOT / "tests" / "data" / "tagging" / f"{name}-set.jsonl")
+    assert len(blind) == 160 and {row["split"] for row in blind} == {name}
+    assert len({row["id"] for row in blind}) == len({row["text"] for row in blind}) == 160
+    for row in blind:
+        assert set(row["themes"]) <= set(taxonomy.slugs()) and len(row["themes"]) <= 3
+        assert row["place"] is None or row["place"] in by_id(), row["id"]
+        assert row["lang_mix"] in {"id", "mkn", "mixed", "en"}
+    combined, rules_only = compare(blind)
     readme = README.read_text(encoding="utf-8")
-    section = readme[readme.index("**Second test set**") :]
+    start = readme.index(heading)
+    section = readme[start : readme.index("\n\n**", start)]  # up to the next paragraph
     for line in _readme_rows(combined, rules_only):
         assert line in section, f"README figures are stale; expected the row:\n{line}"
-    place = re.search(r"place accuracy (\d\.\d{3}) on the second test set", section)
+    place = re.search(rf"place accuracy (\d\.\d{{3}}) on the {name} test set", section)
     assert place is not None and place.group(1) == f"{combined.place_accuracy:.3f}"
 
 
