@@ -1,12 +1,13 @@
 """Training of the theme model (`scripts/train-tagger`): development only, needs scikit-learn.
 
 Every choice is made by cross-validation on `train` + `dev` together (5 folds, repeated with
-different shuffles): the regularisation C, the per-theme thresholds (each theme's best-F1
-threshold on the out-of-fold probabilities, shrunk towards one shared threshold by a weight
-that is itself chosen by cross-validation over the folds) and whether a theme the rules alone
-would give is kept whatever the model says. The shipped model is then refit on all of `train` +
-`dev`. `heldout` is never read. The artefact is an .npz written with fixed zip timestamps, so
-the same data, code and library versions give the same bytes.
+different shuffles): the weight of the rules' strength features, the regularisation C, the
+per-theme thresholds (each theme's best-F1 threshold on the out-of-fold probabilities, shrunk
+towards one shared threshold by a weight that is itself chosen by cross-validation over the
+folds) and whether a theme the rules alone would give is kept whatever the model says. The
+shipped model is then refit on all of `train` + `dev`. `heldout` is never read. The artefact is
+an .npz written with fixed zip timestamps, so the same data, code and library versions give the
+same bytes.
 """
 
 from __future__ import annotations
