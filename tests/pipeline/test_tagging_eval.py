@@ -200,3 +200,25 @@ def test_submission_fields_match_the_model_columns() -> None:
     assert "081234567890" not in repr(fields["flags"])
     assert fields["flags"][-1]["kind"] == "spam" and fields["flags"][-1]["detail"] == "selling"
     assert fields["themes"] == [] and fields["spam_score"] >= 0.6
+
+
+def test_readme_states_the_agreement_of_the_second_labeller(rows: list[dict[str, Any]]) -> None:
+    """The second labeller's labels (dev and held-out): well formed, and the agreement with the
+    first labeller the README states is what they give."""
+    second = load_labelled(ROOT / "tests" / "data" / "tagging" / "second-labeller.jsonl")
+    gold = {row["id"]: row for row in rows}
+    assert len(second) == 304 and len({row["id"] for row in second}) == 304
+    assert {gold[row["id"]]["split"] for row in second} == {"dev", "heldout"}
+    readme = README.read_text(encoding="utf-8")
+    for split in ("heldout", "dev"):
+        pairs = [(gold[r["id"]], r) for r in second if gold[r["id"]]["split"] == split]
+        assert all(set(r["themes"]) <= set(taxonomy.slugs()) for _, r in pairs)
+        assert all(r["place"] is None or r["place"] in by_id() for _, r in pairs)
+        scores = []
+        for slug in taxonomy.slugs():
+            tp = sum(slug in a["themes"] and slug in b["themes"] for a, b in pairs)
+            wrong = sum((slug in a["themes"]) != (slug in b["themes"]) for a, b in pairs)
+            scores.append(1.0 if tp + wrong == 0 else 2 * tp / (2 * tp + wrong))
+        assert f"{sum(scores) / len(scores):.3f}" in readme, split
+        same_place = sum(a["place"] == b["place"] for a, b in pairs) / len(pairs)
+        assert f"{same_place:.3f}" in readme, split
