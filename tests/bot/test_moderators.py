@@ -459,8 +459,12 @@ async def test_a_late_photo_is_added_from_the_card_and_shown_under_it(world: Wor
     )
     assert "🖼 Tambahkan foto susulan" not in button_texts(card)
     assert "foto yang sempat gagal diunduh" not in card["text"]
-    row = row_of(w, story_id)
-    assert row.flags == [] and len(row.card_media_message_ids) == 2
+    # the photo's id is saved once Telegram has answered the send, which may come after the
+    # card was redrawn: wait for it (a withdrawal deletes the photos by these ids)
+    row = await until(
+        lambda: (r := row_of(w, story_id)) and len(r.card_media_message_ids) == 2 and r
+    )
+    assert row.flags == []
     with Session(w.engine) as session:
         actions = session.exec(
             select(AuditEvent.action).where(AuditEvent.submission_id == story_id)
