@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-@lru_cache(maxsize=8)
+ENGINES_KEPT = 8
+_engines: OrderedDict[str, Engine] = OrderedDict()
+_engines_lock = threading.Lock()
+
+
 def get_engine(url: str) -> Engine:
-    """A shared engine per URL for the process."""
-    return make_engine(url)
+    """A shared engine per URL for the process (the last ENGINES_KEPT URLs used)."""
+    with _engines_lock:
+        engine = _engines.pop(url, None) or make_engine(url)
+        _engines[url] = engine
+        while len(_engines) > ENGINES_KEPT:
+            # close the oldest's connections now, not whenever the garbage collector gets to it
+            _engines.popitem(last=False)[1].dispose()
+        return engine
 
 
 @contextmanager
