@@ -9,9 +9,9 @@ Rules (documented in README "Pipeline: themes, places and safety"):
   also ordinary words (`weak_names`, e.g. "Merdeka", "Tanah Merah", "Roti") count only when
   capitalised and either after a place cue ("di", "kelurahan", "pantai", ...), before the
   Kupang Malay possessive "pung", not at the start of a sentence, or written as a proper name
-  that starts with a kind word ("Pantai Warna", "Kota Kasih"); never after "Hari"/"HUT" ("Hari
-  Merdeka"). Short all-capital acronyms ("OB", "TDM", "LLBK") count only in capitals; initials
-  with dots ("W.Z.") read as one word.
+  that starts with a kind word ("Pantai Warna", "Kota Kasih"); never after a word that makes it
+  a day ("Hari Merdeka", "abis Merdeka", "Promo Merdeka"). Short all-capital acronyms ("OB",
+  "TDM", "LLBK") count only in capitals; initials with dots ("W.Z.") read as one word.
 - Several places: the highest salience wins; salience = specificity of the kind (landmark, beach
   or dusun 5, kelurahan/desa 4, kecamatan 3, town 2, kabupaten or a large island 1) + 2 after a
   locative cue ("di", "in", "at", "kelurahan", "desa") or + 0.5 after a weaker cue ("ke", "dari",
@@ -106,8 +106,12 @@ _KIND_BEFORE = {
     "bupati": "kabupaten",
     "pemkab": "kabupaten",
 }
-# "Hari Merdeka" (Independence Day) and "HUT Merdeka" name a day, not the kelurahan
-_DAY_WORDS = frozenset({"hari", "hut"})
+# "Hari Merdeka" (Independence Day), "HUT Merdeka", "abis Merdeka", "Promo Merdeka": after
+# these words a capitalised weak name is a day, not the kelurahan
+_DAY_WORDS = frozenset(
+    {"hari", "hut", "abis", "habis", "sejak", "setelah", "sesudah", "sebelum", "jelang"}
+    | {"menjelang", "promo", "diskon", "since", "after", "before"}
+)
 _WORD = re.compile(r"[^\W_]+(?:['’`][^\W_]+)*")
 # Initials written with dots ("RSUD W.Z. Johannes") read as one word ("WZ")
 _INITIALS = re.compile(r"\b(?:[^\W\d_]\.){2,}")
