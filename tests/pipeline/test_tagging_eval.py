@@ -106,6 +106,60 @@ def test_the_place_rule_moves_labels_to_the_place_the_text_names(tmp_path: Path)
     assert out.stdout.count("\n") == 3 and "P1" in out.stdout and "P3" in out.stdout
 
 
+def test_a_written_batch_is_added_split_and_the_old_heldout_retired(tmp_path: Path) -> None:
+    """`scripts/add-labelled-batch`: ids get a `w`, near copies stay out, the new stories are
+    split by the per-theme floor, the old held-out becomes training data, and no text is shown."""
+    data = tmp_path / "stories.jsonl"
+    old = [
+        {"id": "n1", "text": "Rob masuk rumah di Oeba lagi malam ini", "split": "heldout"},
+        {"id": "n2", "text": "Sumur kami asin sejak bulan lalu", "split": "train"},
+    ]
+    data.write_text(
+        "".join(
+            json.dumps({**r, "themes": [], "place": None, "lang_mix": "id"}) + "\n" for r in old
+        ),
+        encoding="utf-8",
+    )
+    batches = []
+    for writer in "ab":
+        rows = [
+            {
+                "id": f"{writer}{i:03d}",
+                "text": f"Story {i} by {writer}: air naik ke jalan {i * 7} di kampung {writer}",
+                "themes": ["banjir-rob"],
+                "place": None,
+                "lang_mix": "id",
+            }
+            for i in range(1, 6)
+        ]
+        batches.append(tmp_path / f"{writer}.jsonl")
+        batches[-1].write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    copy = {"id": "b006", "text": "Rob masuk rumah di Oeba lagi malam ini ya", "themes": []}
+    with batches[1].open("a", encoding="utf-8") as f:
+        f.write(json.dumps({**copy, "place": None, "lang_mix": "id"}) + "\n")
+    script = str(ROOT / "scripts" / "add-labelled-batch")
+    flags = ["--data", str(data), "--retire-heldout", "--write"]
+    out = subprocess.run(
+        [sys.executable, script, *map(str, batches), *flags],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "left out: wb006" in out.stdout and "Rob" not in out.stdout and "Story" not in out.stdout
+    rows = load_labelled(data)
+    assert [r["id"] for r in rows][:2] == ["n1", "n2"] and len(rows) == 12
+    assert rows[0]["split"] == "train" and rows[0]["retired_from"] == "heldout"
+    new = Counter((r["id"][:2], r["split"]) for r in rows[2:])
+    assert new == {
+        ("wa", "heldout"): 2,
+        ("wa", "train"): 3,
+        ("wb", "heldout"): 2,
+        ("wb", "train"): 3,
+    }
+
+
 def _readme_rows(figures: Any, rules_only: Any) -> list[str]:
     rows = [
         f"| {slug} | {fig.support} | {fig.precision:.2f} | {fig.recall:.2f} | {fig.f1:.2f} "
