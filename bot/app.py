@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
-from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot import contributors, conversation, inbound, moderators, sweeper, web_login
+from bot.flood_limits import FirstComeLimiter
 from bot.services import SERVICES_KEY, BotServices, services
 from core.config import Settings
 from core.errors import ConfigError
@@ -88,7 +89,7 @@ def build_application(
         .concurrent_updates(inbound.DurableUpdateProcessor(shared, settings.bot_concurrent_updates))
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(FirstComeLimiter(max_retries=3))
         # Downloads of photos sent as files (up to 20 MB) need more than the 5 s default.
         .read_timeout(30)
         .write_timeout(30)

@@ -26,6 +26,7 @@ from sqlmodel import col, select
 from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.flood_limits import arrived_now
 from bot.services import BotServices
 from core.clock import utcnow
 from core.db import session_scope
@@ -115,13 +116,16 @@ class DurableUpdateProcessor(BaseUpdateProcessor):
         """Run the handlers after the chat's earlier updates, then mark the update handled."""
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            with arrived_now():
+                await coroutine
         else:
             lock, users = self._chats.get(chat.id) or (asyncio.Lock(), 0)
             self._chats[chat.id] = (lock, users + 1)
             try:
-                async with lock:
-                    await coroutine
+                # the update's calls to Telegram wait their turn from its arrival
+                with arrived_now():
+                    async with lock:
+                        await coroutine
             finally:
                 lock, users = self._chats[chat.id]
                 if users == 1:
