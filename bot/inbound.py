@@ -115,23 +115,8 @@ class DurableUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the handlers after the chat's earlier updates, then mark the update handled."""
         chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            with arrived_now():
-                await coroutine
-        else:
-            lock, users = self._chats.get(chat.id) or (asyncio.Lock(), 0)
-            self._chats[chat.id] = (lock, users + 1)
-            try:
-                # the update's calls to Telegram wait their turn from its arrival
-                with arrived_now():
-                    async with lock:
-                        await coroutine
-            finally:
-                lock, users = self._chats[chat.id]
-                if users == 1:
-                    del self._chats[chat.id]
-                else:
-                    self._chats[chat.id] = (lock, users - 1)
+        with arrived_now():  # the update's calls to Telegram wait their turn from its arrival
+            await self._in_chat_order(chat.id if chat is not None else None, coroutine)
         if not isinstance(update, Update):
             return
         chat = update.effective_chat
@@ -149,6 +134,22 @@ class DurableUpdateProcessor(BaseUpdateProcessor):
                 )
 
         pending.add_done_callback(answered)
+
+    async def _in_chat_order(self, chat_id: int | None, coroutine: Awaitable[Any]) -> None:
+        if chat_id is None:
+            await coroutine
+            return
+        lock, users = self._chats.get(chat_id) or (asyncio.Lock(), 0)
+        self._chats[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._chats[chat_id]
+            if users == 1:
+                del self._chats[chat_id]
+            else:
+                self._chats[chat_id] = (lock, users - 1)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
