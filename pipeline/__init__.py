@@ -8,14 +8,12 @@ rest of the face pulls in (about a second of start-up on a small machine).
 """
 
 import importlib
-import sys
-import types
 import typing
 
 if typing.TYPE_CHECKING:
     from pipeline.exif import read_metadata
     from pipeline.images import process_many, process_photo
-    from pipeline.ingest import ingest, ingest_waiting
+    from pipeline.ingestion import ingest, ingest_waiting
     from pipeline.late import add_late_photos
     from pipeline.places import resolve_place, search_places
     from pipeline.tagging import tag_text
@@ -23,8 +21,8 @@ if typing.TYPE_CHECKING:
 #: Each exported name and the module that defines it.
 _WHERE = {
     "add_late_photos": "pipeline.late",
-    "ingest": "pipeline.ingest",
-    "ingest_waiting": "pipeline.ingest",
+    "ingest": "pipeline.ingestion",
+    "ingest_waiting": "pipeline.ingestion",
     "process_many": "pipeline.images",
     "process_photo": "pipeline.images",
     "read_metadata": "pipeline.exif",
@@ -57,17 +55,3 @@ def __getattr__(name: str) -> typing.Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
-
-
-class _Face(types.ModuleType):
-    """Keeps `pipeline.ingest` the function when its module, `pipeline.ingest`, is imported."""
-
-    def __setattr__(self, name: str, value: typing.Any) -> None:
-        # Importing a submodule sets it on the package: the module of the same name as the
-        # function it defines (`ingest`) would otherwise hide the function from the face.
-        if isinstance(value, types.ModuleType) and _WHERE.get(name) == value.__name__:
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Face

@@ -16,7 +16,7 @@ from core.models import Media, Submission
 from core.states import IMAGE_KINDS
 from core.storage import MediaStore
 from moderation import decisions
-from pipeline.ingest import render_images
+from pipeline.ingestion import render_images
 
 
 def late_photos(session: Session, submission_id: int) -> list[Media]:

@@ -7,7 +7,7 @@ _PROCESSES of them): the operating system gives the bot's process the cores firs
 stories are processed as soon as the burst leaves room. With 0 processes it runs in a thread of
 the caller's process, as before.
 
-`ingest` is safe to run twice and in several processes (see `pipeline.ingest`), so a story
+`ingest` is safe to run twice and in several processes (see `pipeline.ingestion`), so a story
 handed to a process that dies is simply ingested again by the sweeper.
 """
 
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from core.config import Settings
 from core.db import get_engine
 from core.logging_setup import configure_logging
-from pipeline.ingest import ingest, ingest_waiting
+from pipeline.ingestion import ingest, ingest_waiting
 
 logger = logging.getLogger(__name__)
 

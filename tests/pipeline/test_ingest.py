@@ -22,7 +22,7 @@ from core.storage import MediaStore
 from faketelegram.images import OESAPA, jpeg
 from moderation.withdrawal import withdraw_and_erase
 from pipeline import ingest
-from pipeline.ingest import PIPELINE_VERSION, ingest_waiting
+from pipeline.ingestion import PIPELINE_VERSION, ingest_waiting
 from pipeline.theme_model import model_version
 from pipeline.theme_rules import rules_version
 from tests.jpeg_segments import metadata_in
